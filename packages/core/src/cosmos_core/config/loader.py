@@ -1,0 +1,298 @@
+"""YAML spec + dotted overrides → a validated attrs config, with every problem reported at once.
+
+Validation walks the attrs schema before anything is built: unknown keys get the closest valid
+path, values of the wrong type name the path and the expected type. Only a config that passes is
+structured (by cattrs), so a run never starts with a half-valid config.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import attrs
+import cattrs
+import yaml
+
+
+class ConfigError(ValueError):
+    """One or more problems in a spec or its overrides; ``problems`` lists each one."""
+
+    def __init__(self, problems: list[str], source: str = "") -> None:
+        self.problems = problems
+        self.source = source
+        head = f"invalid config{f' ({source})' if source else ''}:"
+        super().__init__("\n".join([head, *(f"  - {p}" for p in problems)]))
+
+
+# -------------------------------------------------------------------------------------------------
+# Reading specs and overrides
+# -------------------------------------------------------------------------------------------------
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """The mapping in a YAML spec; syntax errors name ``file:line``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError([f"cannot read spec {path}: {err.strerror}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError([f"{where}: YAML syntax error: {err.problem}"]) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}: a spec must be a mapping of config keys, got {type(data).__name__}"])
+    return data
+
+
+def parse_overrides(args: Iterable[str]) -> list[tuple[str, Any]]:
+    """``a.b=value`` pairs; each value is parsed as YAML (``[1, 2]``, ``null``, ``1e-4``)."""
+    parsed, problems = [], []
+    for arg in args:
+        key, sep, raw = arg.partition("=")
+        if not sep or not key:
+            problems.append(f"override {arg!r} is not of the form dotted.path=value")
+            continue
+        try:
+            value = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError:
+            value = raw
+        parsed.append((key.strip(), _yaml11_float(value)))
+    if problems:
+        raise ConfigError(problems, "command line")
+    return parsed
+
+
+def _yaml11_float(value: Any) -> Any:
+    """YAML 1.1 reads ``1e-5`` as a string; treat such strings as the numbers users meant."""
+    if isinstance(value, str):
+        try:
+            return float(value) if any(c in value for c in "eE") and value[0] in "+-.0123456789" else value
+        except ValueError:
+            return value
+    return value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A copy of ``data`` with each dotted override set (intermediate mappings are created)."""
+    result = _deep_copy(data)
+    for dotted, value in overrides:
+        node = result
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        node[leaf] = value
+    return result
+
+
+def _deep_copy(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _deep_copy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_deep_copy(v) for v in data]
+    return data
+
+
+# -------------------------------------------------------------------------------------------------
+# Validation against the attrs schema
+# -------------------------------------------------------------------------------------------------
+
+
+def schema_paths(cls: type, prefix: str = "") -> list[str]:
+    """Every dotted path the schema accepts (nested attrs classes expanded)."""
+    paths = []
+    for field in attrs.fields(cls):
+        path = f"{prefix}{field.name}"
+        paths.append(path)
+        nested = _attrs_class(_resolved_types(cls)[field.name])
+        if nested is not None:
+            paths.extend(schema_paths(nested, f"{path}."))
+    return paths
+
+
+def validate(cls: type, data: Mapping[str, Any]) -> list[str]:
+    """All problems of ``data`` against ``cls``: unknown keys and wrong types, with paths."""
+    all_paths = schema_paths(cls)
+    problems: list[str] = []
+    _check_class(cls, data, "", all_paths, problems)
+    return problems
+
+
+def _check_class(
+    cls: type, data: Any, prefix: str, all_paths: list[str], problems: list[str]
+) -> None:
+    where = prefix.rstrip(".") or "<top level>"
+    if not isinstance(data, Mapping):
+        problems.append(f"{where}: expected a mapping of {cls.__name__} fields, got {_describe(data)}")
+        return
+    hints = _resolved_types(cls)
+    fields = {f.name: f for f in attrs.fields(cls)}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if key not in fields:
+            problems.append(_unknown_key_message(path, all_paths))
+            continue
+        _check_value(hints[key], value, path, all_paths, problems)
+
+
+def _unknown_key_message(path: str, all_paths: list[str]) -> str:
+    match = difflib.get_close_matches(path, all_paths, n=1, cutoff=0.6)
+    if not match:
+        leaf = path.rsplit(".", 1)[-1]
+        by_leaf = [p for p in all_paths if p.rsplit(".", 1)[-1] == leaf]
+        match = by_leaf[:1]
+    hint = f"; did you mean {match[0]!r}?" if match else ""
+    return f"{path}: unknown config key{hint}"
+
+
+def _check_value(tp: Any, value: Any, path: str, all_paths: list[str], problems: list[str]) -> None:
+    error = _type_error(tp, value, path, all_paths, problems)
+    if error:
+        problems.append(f"{path}: expected {_type_name(tp)}, got {_describe(value)}")
+
+
+def _type_error(tp: Any, value: Any, path: str, all_paths: list[str], problems: list[str]) -> bool:
+    """True when ``value`` does not fit ``tp``; nested problems are appended directly."""
+    if tp is Any or tp is object:
+        return False
+    nested = _attrs_class(tp)
+    if nested is not None:
+        if isinstance(value, Mapping):
+            _check_class(nested, value, f"{path}.", all_paths, problems)
+            return False
+        return True
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (Union, types.UnionType):
+        return all(_type_error(arg, value, path, all_paths, []) for arg in args) or _check_members(
+            args, value, path, all_paths, problems
+        )
+    if origin is Literal:
+        return value not in args
+    if origin in (list, tuple, typing.Sequence, Iterable):
+        if not isinstance(value, (list, tuple)):
+            return True
+        item_tp = args[0] if args else Any
+        for i, item in enumerate(value):
+            _check_value(item_tp, item, f"{path}[{i}]", all_paths, problems)
+        return False
+    if origin in (dict, Mapping):
+        if not isinstance(value, Mapping):
+            return True
+        key_tp, val_tp = args if args else (Any, Any)
+        for key, item in value.items():
+            _check_value(key_tp, key, f"{path} key {key!r}", all_paths, problems)
+            _check_value(val_tp, item, f"{path}.{key}", all_paths, problems)
+        return False
+    if tp is type(None):
+        return value is not None
+    if tp is bool:
+        return not isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, bool) or not isinstance(value, int)
+    if tp is float:
+        return isinstance(value, bool) or not isinstance(value, (int, float))
+    if tp is str:
+        return not isinstance(value, (str, int, float)) or isinstance(value, bool)
+    return False
+
+
+def _check_members(args: tuple[Any, ...], value: Any, path: str, all_paths: list[str], problems: list[str]) -> bool:
+    """For a union that matched, report nested problems from the first member that fits."""
+    for arg in args:
+        if not _type_error(arg, value, path, all_paths, []):
+            _type_error(arg, value, path, all_paths, problems)
+            return False
+    return True
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args)
+    if origin is not None:
+        return f"{origin.__name__}[{', '.join(_type_name(a) for a in args)}]"
+    if tp is type(None):
+        return "null"
+    if _attrs_class(tp) is not None:
+        return f"a mapping ({tp.__name__})"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _attrs_class(tp: Any) -> type | None:
+    return tp if isinstance(tp, type) and attrs.has(tp) else None
+
+
+def _resolved_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+# -------------------------------------------------------------------------------------------------
+# Structuring and writing
+# -------------------------------------------------------------------------------------------------
+
+
+def _converter() -> cattrs.Converter:
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    converter.register_structure_hook(str, lambda v, _: v if isinstance(v, str) else str(v))
+    converter.register_structure_hook(float, lambda v, _: float(v))
+    converter.register_structure_hook(Any, lambda v, _: v)
+    converter.register_structure_hook(
+        Union[str, list[str]], lambda v, _: list(v) if isinstance(v, (list, tuple)) else str(v)
+    )
+    return converter
+
+
+CONVERTER = _converter()
+
+
+def structure(cls: type, data: Mapping[str, Any], source: str = "") -> Any:
+    """Validate ``data`` against ``cls`` (raising :class:`ConfigError` with every problem) and build it."""
+    problems = validate(cls, data)
+    if problems:
+        raise ConfigError(problems, source)
+    return CONVERTER.structure(dict(data), cls)
+
+
+def unstructure(config: Any) -> dict[str, Any]:
+    return CONVERTER.unstructure(config)
+
+
+def load_config(cls: type, spec: Path | None, overrides: Iterable[str] = ()) -> Any:
+    """The experiment config from a spec file (or the defaults) plus command-line overrides."""
+    data = read_yaml(spec) if spec is not None else {}
+    data = apply_overrides(data, parse_overrides(overrides))
+    return structure(cls, data, str(spec) if spec else "defaults")
+
+
+def dump_yaml(config: Any) -> str:
+    return yaml.safe_dump(unstructure(config), sort_keys=False, default_flow_style=None)
+
+
+def write_yaml(config: Any, path: Path) -> Path:
+    """Write the resolved config (``experiment.yaml``) next to a run's outputs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dump_yaml(config), encoding="utf-8")
+    return path

@@ -1,0 +1,1 @@
+"""The dataset types this package registers (``dataset_type`` in a SingleDatasetConfig)."""

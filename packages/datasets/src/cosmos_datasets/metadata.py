@@ -1,0 +1,153 @@
+"""Reading metadata files: a JSON array of objects, or JSON Lines (one object per line).
+
+Every record comes with the line it starts on, so any later complaint about an entry can name
+``file:line``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from cosmos_datasets.errors import MetadataError
+
+Record = tuple[int, dict[str, Any]]
+
+
+def read_records(path: str | os.PathLike[str]) -> list[Record]:
+    """``(line number, entry)`` for every entry of a JSON array or JSON Lines file.
+
+    The format is told by the first non-blank character: ``[`` is a JSON array, ``{`` is JSON Lines.
+    Raises :class:`MetadataError` naming ``file:line`` for malformed JSON and entries that are not
+    objects.
+    """
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        raise MetadataError(
+            f"metadata file not found: {path} (check the dataset's `metadata` setting)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise MetadataError(f"cannot read metadata file {path}: {err}") from err
+    stripped = text.lstrip()
+    if not stripped:
+        raise MetadataError(
+            f"{path}: the metadata file is empty; expected a JSON array of objects or JSON Lines"
+        )
+    if stripped[0] == "[":
+        return _read_json_array(path, text)
+    return _read_json_lines(path, text)
+
+
+def _read_json_lines(path: str, text: str) -> list[Record]:
+    records = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise MetadataError(
+                f"{path}:{line_no}: invalid JSON ({err.msg} at column {err.colno}). JSON Lines files hold "
+                "one complete object per line; a JSON file must be an array of objects [{...}, ...]"
+            ) from None
+        records.append((line_no, _require_object(path, line_no, entry)))
+    return records
+
+
+def _read_json_array(path: str, text: str) -> list[Record]:
+    """Walk the top-level array element by element, to know on which line each entry starts."""
+    decoder = json.JSONDecoder()
+    records = []
+    position = _skip_space(text, text.index("[") + 1)
+    if position < len(text) and text[position] == "]":
+        return _expect_end(path, text, position + 1, records)
+    while True:
+        line_no = _line_of(text, position)
+        try:
+            entry, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as err:
+            raise MetadataError(
+                f"{path}:{err.lineno}: invalid JSON ({err.msg} at column {err.colno})"
+            ) from None
+        records.append((line_no, _require_object(path, line_no, entry)))
+        position = _skip_space(text, position)
+        following = text[position] if position < len(text) else ""
+        if following == "]":
+            return _expect_end(path, text, position + 1, records)
+        if following != ",":
+            found = repr(following) if following else "the end of the file"
+            raise MetadataError(
+                f"{path}:{_line_of(text, position)}: invalid JSON "
+                f"(expected ',' or ']' after an entry, found {found})"
+            )
+        position = _skip_space(text, position + 1)
+
+
+def _expect_end(path: str, text: str, position: int, records: list[Record]) -> list[Record]:
+    position = _skip_space(text, position)
+    if position < len(text):
+        raise MetadataError(f"{path}:{_line_of(text, position)}: unexpected content after the closing ']'")
+    return records
+
+
+def _skip_space(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t\r\n":
+        position += 1
+    return position
+
+
+def _line_of(text: str, position: int) -> int:
+    return text.count("\n", 0, position) + 1
+
+
+def _require_object(path: str, line_no: int, entry: Any) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise MetadataError(
+            f"{path}:{line_no}: each metadata entry must be a JSON object with a video path and caption "
+            f"fields, got {type(entry).__name__} {_preview(entry)}"
+        )
+    return entry
+
+
+def _preview(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def fields_present(entry: dict[str, Any]) -> str:
+    """The entry's field names, for messages about a missing one."""
+    return ", ".join(sorted(entry)) or "none"
+
+
+def require_field(entry: dict[str, Any], field: str, *, dataset_type: str, path: str, line: int) -> Any:
+    """``entry[field]``, or a :class:`MetadataError` naming the field, the dataset type and ``file:line``."""
+    if entry.get(field) is None:
+        raise MetadataError(
+            f"{path}:{line}: {dataset_type} entry has no {field!r} field "
+            f"(fields present: {fields_present(entry)})"
+        )
+    return entry[field]
+
+
+def require_text(
+    entry: dict[str, Any], fields: Sequence[str], *, dataset_type: str, path: str, line: int
+) -> str:
+    """The first of ``fields`` that holds a non-empty string (e.g. ``path`` or ``video_path``)."""
+    for field in fields:
+        value = entry.get(field)
+        if isinstance(value, str) and value.strip():
+            return value
+        if value is not None:
+            raise MetadataError(
+                f"{path}:{line}: {dataset_type} entry field {field!r} must be a non-empty string, "
+                f"got {_preview(value)}"
+            )
+    names = " or ".join(repr(f) for f in fields)
+    raise MetadataError(
+        f"{path}:{line}: {dataset_type} entry has no {names} field (fields present: {fields_present(entry)})"
+    )

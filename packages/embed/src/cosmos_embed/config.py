@@ -1,0 +1,198 @@
+"""The Cosmos-Embed1 experiment schema (``ExperimentConfig``), as in NVIDIA TAO's documentation.
+
+Field names and defaults follow the seed tables so existing specs and overrides keep working. This
+module imports no torch: the launcher structures and validates a spec before anything heavy loads.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import attrs
+
+from cosmos_core.config import option
+from cosmos_core.config.common import OptimConfig, Precision, TrainConfig, WandbConfig, default_callbacks
+from cosmos_datasets.config import SingleDatasetConfig
+from cosmos_embed.model.config import LoRAConfig, NetworkConfig
+
+FAMILY = "cosmos-embed1"
+CHECKPOINT_PREFIX = "cosmos_embed1_model"
+
+
+@attrs.frozen
+class FSDPConfig:
+    enabled: bool = option(False, help="Enable Fully Sharded Data Parallel.")
+    shard_size: int | None = option(None, help="FSDP shard group size. None auto-selects one shard per node.")
+    replica_size: int | None = option(None, help="FSDP replica group size. None auto-selects.")
+
+
+@attrs.frozen
+class ModelConfig:
+    network: NetworkConfig = option(help="Network architecture configuration.", factory=NetworkConfig)
+    pretrained_model_path: str | None = option(
+        None,
+        help="Pretrained weights: a local .pth/.safetensors file, a local Hugging Face-layout directory, "
+        "or a Hugging Face repo id found in the local cache.",
+    )
+    pretrained_model_strict: bool = option(
+        True, help="Strict state_dict matching when loading pretrained weights."
+    )
+    precision: Precision = option("bf16", help="Precision for evaluation and inference: bf16, fp16 or fp32.")
+    input_hw: list[int] = option(
+        help="Data-loader input resolution [H, W]. Distinct from model.network.spatial_resolution.",
+        factory=lambda: [224, 224],
+    )
+    fsdp: FSDPConfig = option(help="Fully Sharded Data Parallel configuration.", factory=FSDPConfig)
+    fsdp_shard_size: int = option(8, help="Legacy FSDP shard size used by the model loader.")
+    lora: LoRAConfig = option(
+        help="LoRA configuration. When enabled, wraps the network with PEFT adapters. "
+        "Requires model.network.visual_encoder.transformer_engine=false.",
+        factory=LoRAConfig,
+    )
+
+
+@attrs.frozen
+class DatasetConfig:
+    train_dataset: SingleDatasetConfig = option(help="Training dataset.", factory=SingleDatasetConfig)
+    val_dataset: SingleDatasetConfig = option(
+        help="Validation dataset (used during training validation).", factory=SingleDatasetConfig
+    )
+    test_dataset: SingleDatasetConfig = option(
+        help="Test dataset (used by the evaluate action).", factory=SingleDatasetConfig
+    )
+    inference_dataset: SingleDatasetConfig = option(
+        help="Search database (used by the inference action).", factory=SingleDatasetConfig
+    )
+
+
+@attrs.frozen
+class LossWeightsConfig:
+    contrastive_loss: float = option(1.0, help="Weight for the contrastive loss term.")
+    captioning_loss: float = option(1.0, help="Weight for the captioning loss term.")
+    matching_loss: float = option(1.0, help="Weight for the text matching loss term.")
+
+
+@attrs.frozen
+class EMAConfig:
+    enabled: bool = option(False, help="Enable Exponential Moving Average weight tracking.")
+    decay: float = option(0.9999, help="EMA decay rate.")
+
+
+@attrs.frozen
+class DAMPConfig:
+    enabled: bool = option(False, help="Enable DAMP.")
+    beta: float = option(0.1, help="DAMP beta coefficient.")
+    mode: Literal["const", "dynamic"] = option("const", help="DAMP mode: const or dynamic.")
+
+
+def embed_default_callbacks() -> dict[str, Any]:
+    return {
+        **default_callbacks(),
+        "clamp_logit_scale": {},
+        "logit_parameters_monitor": {},
+    }
+
+
+@attrs.frozen
+class Embed1TrainConfig(TrainConfig):
+    callbacks: dict[str, Any] = option(
+        help="Dict mapping callback name to parameter overrides. Remove a key to disable a callback.",
+        factory=embed_default_callbacks,
+    )
+    freeze_visual_encoder: bool = option(True, help="Freeze the visual encoder weights during training.")
+    use_captioning_loss: bool = option(True, help="Enable the captioning loss during training.")
+    use_text_matching_loss: bool = option(False, help="Enable the text matching loss during training.")
+    loss_weights: LossWeightsConfig = option(help="Per-loss weights.", factory=LossWeightsConfig)
+    ema: EMAConfig = option(help="Exponential Moving Average configuration.", factory=EMAConfig)
+    spectral_reparam: bool = option(False, help="Enable spectral reparameterization.")
+    damp: DAMPConfig = option(help="DAMP training technique configuration.", factory=DAMPConfig)
+
+
+@attrs.frozen
+class ValidationEvalConfig:
+    topk_classification: bool = option(True, help="Enable top-K hit rate classification metrics.")
+    embedding_visualization: bool = option(False, help="Enable UMAP embedding visualization.")
+    top_k_values: list[int] = option(
+        help="List of K values for top-K hit rate computation.", factory=lambda: [1, 3, 5, 10]
+    )
+    max_eval_samples: int = option(2000, help="Maximum number of samples to use during evaluation.")
+
+
+@attrs.frozen
+class EvaluateConfig:
+    checkpoint: str | None = option(None, help="Path to the model checkpoint for evaluation.")
+    max_batches: int = option(-1, help="Maximum number of batches to run. -1 runs all batches.")
+    num_gpus: int = option(1, help="Number of GPUs for evaluation.")
+    callbacks: ValidationEvalConfig = option(
+        help="Evaluation metrics configuration.", factory=ValidationEvalConfig
+    )
+    load_dataset_pkl: str | None = option(
+        None, help="Load pre-computed embeddings from this cache; when it exists, model inference is skipped."
+    )
+    save_dataset_pkl: str | None = option(None, help="Save the computed embeddings to this cache.")
+
+
+@attrs.frozen
+class QueryConfig:
+    input_videos: list[str] = option(help="Video file paths to use as queries.", factory=list)
+    input_texts: list[str] = option(help="Text strings to use as queries.", factory=list)
+
+
+@attrs.frozen
+class InferenceConfig:
+    checkpoint: str | None = option(None, help="Path to the model checkpoint for inference.")
+    query: QueryConfig = option(help="Query inputs (text and/or video).", factory=QueryConfig)
+    num_gpus: int = option(1, help="Number of GPUs for inference.")
+    k: int = option(5, help="Number of nearest-neighbor results to return per query.")
+    load_dataset_pkl: str | None = option(
+        None, help="Load the search database embeddings from this cache; when it exists, the corpus is not re-encoded."
+    )
+    save_dataset_pkl: str | None = option(None, help="Save the search database embeddings to this cache.")
+
+
+@attrs.frozen
+class ExportConfig:
+    checkpoint: str | None = option(None, help="Path to the model checkpoint for export.")
+    onnx_file: str | None = option(
+        None, help="Output ONNX file path. If None, derived from the checkpoint path and mode."
+    )
+    mode: Literal["video", "text", "combined", "huggingface"] = option(
+        "video", help="Export mode: video, text, combined or huggingface."
+    )
+    opset_version: int = option(17, help="ONNX opset version.")
+    batch_size: int = option(1, help="Batch size for export. Set to -1 for a dynamic batch dimension.")
+    on_cpu: bool = option(False, help="Run export on CPU instead of GPU.")
+    verbose: bool = option(False, help="Print verbose ONNX export information.")
+    simplify: bool = option(False, help="Apply onnxsim simplification after export.")
+    hf_output_dir: str | None = option(
+        None, help="Output directory for Hugging Face export. If None, derived from the checkpoint path."
+    )
+
+
+@attrs.frozen
+class ExperimentConfig:
+    results_dir: str = option("/results", help="Directory to save results, checkpoints, and logs.")
+    encryption_key: str | None = option(None, help="Encryption key for model export (TAO compatibility).")
+    model_name: str = option("cosmos_embed1", help="Model name identifier.")
+    wandb: WandbConfig = option(
+        help="Weights and Biases logging configuration. Auto-disables if no API key is found.",
+        factory=WandbConfig,
+    )
+    model: ModelConfig = option(help="Model configuration.", factory=ModelConfig)
+    dataset: DatasetConfig = option(help="Dataset configuration.", factory=DatasetConfig)
+    train: Embed1TrainConfig = option(help="Training configuration.", factory=Embed1TrainConfig)
+    evaluate: EvaluateConfig = option(help="Evaluation configuration.", factory=EvaluateConfig)
+    inference: InferenceConfig = option(help="Inference configuration.", factory=InferenceConfig)
+    export: ExportConfig = option(help="Export configuration.", factory=ExportConfig)
+
+
+__all__ = [
+    "CHECKPOINT_PREFIX",
+    "FAMILY",
+    "DatasetConfig",
+    "ExperimentConfig",
+    "ExportConfig",
+    "InferenceConfig",
+    "ModelConfig",
+    "OptimConfig",
+]

@@ -1,0 +1,62 @@
+"""cosmos-embed's plugin: the ``cosmos-embed1`` family and its callbacks. Imports nothing heavy."""
+
+from __future__ import annotations
+
+from cosmos_core.hookspecs import hookimpl
+from cosmos_core.registry import CallbackRegistry, LossRegistry, ModelFamily, TaskRegistry
+
+
+@hookimpl
+def cosmos_register_tasks(registry: TaskRegistry) -> None:
+    from cosmos_embed.config import FAMILY, ExperimentConfig
+
+    registry.add(
+        FAMILY,
+        ModelFamily(
+            name=FAMILY,
+            config_class=ExperimentConfig,
+            actions={
+                "train": "cosmos_embed.tasks.train:run",
+                "evaluate": "cosmos_embed.tasks.evaluate:run",
+                "inference": "cosmos_embed.tasks.inference:run",
+                "export": "cosmos_embed.tasks.export:run",
+                "summary": "cosmos_embed.tasks.summary:run",
+            },
+            specs_package="cosmos_embed",
+            description="Cosmos-Embed1 video-text embeddings",
+            validator="cosmos_embed.validation:validate_experiment",
+        ),
+        help="Cosmos-Embed1 video-text embedding model (train, evaluate, inference, export, summary)",
+    )
+
+
+@hookimpl
+def cosmos_register_callbacks(registry: CallbackRegistry) -> None:
+    def clamp_logit_scale(**params):
+        from cosmos_embed.callbacks import ClampLogitScale
+
+        return ClampLogitScale(**params)
+
+    def logit_parameters_monitor(**params):
+        from cosmos_embed.callbacks import LogitParametersMonitor
+
+        return LogitParametersMonitor(**params)
+
+    registry.add("clamp_logit_scale", clamp_logit_scale, help="clamp the logit scale to [0, ln 100]")
+    registry.add("logit_parameters_monitor", logit_parameters_monitor, help="log logit scale and bias")
+
+
+@hookimpl
+def cosmos_register_losses(registry: LossRegistry) -> None:
+    def clip(*args, **kwargs):
+        from cosmos_embed.losses import clip_loss
+
+        return clip_loss(*args, **kwargs)
+
+    def siglip(*args, **kwargs):
+        from cosmos_embed.losses import siglip_loss
+
+        return siglip_loss(*args, **kwargs)
+
+    registry.add("clip", clip, help="symmetric InfoNCE over video-text pairs (model.network.contrastive_type)")
+    registry.add("siglip", siglip, help="pairwise sigmoid loss with learnable bias (model.network.contrastive_type)")

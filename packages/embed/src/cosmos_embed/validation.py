@@ -1,0 +1,87 @@
+"""Cross-field rules of a Cosmos-Embed1 experiment, checked before any work starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cosmos_core.plugins import PluginHost
+from cosmos_core.registry import closest
+from cosmos_core.training.config_checks import validate_train_config
+from cosmos_embed.config import ExperimentConfig
+
+DATASETS_BY_ACTION = {
+    "train": ("train_dataset", "val_dataset"),
+    "evaluate": ("test_dataset",),
+    "inference": ("inference_dataset",),
+}
+
+
+def validate_experiment(config: ExperimentConfig, action: str, host: PluginHost) -> list[str]:
+    """Every problem of ``config`` for ``action``, each naming its config path and what to do."""
+    problems = _network_problems(config)
+    for split in DATASETS_BY_ACTION.get(action, ()):
+        dataset_type = getattr(config.dataset, split).dataset_type
+        if dataset_type not in host.datasets:
+            hint = closest(dataset_type, host.datasets.names())
+            problems.append(
+                f"dataset.{split}.dataset_type: unknown dataset type {dataset_type!r}"
+                + (f"; did you mean {hint!r}?" if hint else "")
+                + f" Registered: {', '.join(host.datasets.names())}."
+            )
+    if action == "train":
+        problems += validate_train_config(config.train)
+        problems += _callback_problems(config, host)
+        problems += _unsupported_training_features(config)
+    if action == "evaluate":
+        cached = config.evaluate.load_dataset_pkl and Path(config.evaluate.load_dataset_pkl).is_file()
+        if not config.evaluate.checkpoint and not cached:
+            problems.append(
+                "evaluate.checkpoint is required (a checkpoint from cosmos-run cosmos-embed1 train), "
+                "unless evaluate.load_dataset_pkl names an existing embedding cache"
+            )
+        if any(k <= 0 for k in config.evaluate.callbacks.top_k_values):
+            problems.append("evaluate.callbacks.top_k_values must all be positive")
+    if action == "inference":
+        if not config.inference.checkpoint:
+            problems.append("inference.checkpoint is required to encode the queries")
+        if not config.inference.query.input_texts and not config.inference.query.input_videos:
+            problems.append(
+                "inference.query has no queries: set inference.query.input_texts='[\"a car crash\"]' "
+                "and/or inference.query.input_videos='[\"/path/clip.mp4\"]'"
+            )
+        if config.inference.k <= 0:
+            problems.append(f"inference.k must be positive, got {config.inference.k}")
+    return problems
+
+
+def _network_problems(config: ExperimentConfig) -> list[str]:
+    from cosmos_embed.model.lora import validate_network_config
+
+    return validate_network_config(config.model.network, config.model.lora)
+
+
+def _callback_problems(config: ExperimentConfig, host: PluginHost) -> list[str]:
+    problems = []
+    for name in config.train.callbacks:
+        if name not in host.callbacks:
+            hint = closest(name, host.callbacks.names())
+            problems.append(
+                f"train.callbacks.{name}: unknown callback"
+                + (f"; did you mean {hint!r}?" if hint else "")
+                + f" Registered: {', '.join(host.callbacks.names())}."
+            )
+    return problems
+
+
+def _unsupported_training_features(config: ExperimentConfig) -> list[str]:
+    """TAO options whose algorithms are not public; refusing them beats silently ignoring them."""
+    problems = []
+    if config.train.ema.enabled:
+        problems.append("train.ema.enabled: EMA training is not implemented in cosmos-run yet; set it to false")
+    if config.train.damp.enabled:
+        problems.append("train.damp.enabled: DAMP is not implemented in cosmos-run (its algorithm is not public)")
+    if config.train.spectral_reparam:
+        problems.append(
+            "train.spectral_reparam: spectral reparameterization is not implemented in cosmos-run; set it to false"
+        )
+    return problems
