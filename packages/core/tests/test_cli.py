@@ -1,7 +1,6 @@
 import json
 
 import attrs
-
 from cosmos_core.cli import main
 from cosmos_core.config import option
 from cosmos_core.hookspecs import hookimpl

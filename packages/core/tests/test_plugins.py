@@ -1,5 +1,4 @@
 import pytest
-
 from cosmos_core.hookspecs import hookimpl
 from cosmos_core.plugins import PluginLoadError, load_plugins
 from cosmos_core.registry import RegistryError

@@ -1,5 +1,4 @@
 import pytest
-
 from cosmos_core.registry import DatasetRegistry, RegistryError, closest
 
 

@@ -22,9 +22,7 @@ def counting_value(index: int) -> int:
 @pytest.fixture(scope="session")
 def counting_video(tmp_path_factory) -> Path:
     """40 flat grey 32x64 frames at 8 fps (frame t has grey level 20 + 5t), a keyframe every 4 frames."""
-    frames = np.stack(
-        [np.full((32, 64, 3), counting_value(t), dtype=np.uint8) for t in range(COUNTING_FRAMES)]
-    )
+    frames = np.stack([np.full((32, 64, 3), counting_value(t), dtype=np.uint8) for t in range(COUNTING_FRAMES)])
     return write_video(tmp_path_factory.mktemp("counting") / "count.mp4", frames, fps=COUNTING_FPS, gop=4)
 
 

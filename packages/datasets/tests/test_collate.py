@@ -48,3 +48,12 @@ def test_tokenize_adds_its_keys():
     assert batch["input_ids"].tolist() == [[9], [10]] and batch["attention_mask"].shape == (2, 1)
     with pytest.raises(ValueError, match="'caption'"):
         collate_samples([sample(0)], tokenize=lambda texts: {"caption": texts})
+
+
+def test_chunk_fields_become_tensors_when_every_sample_has_them():
+    chunk = {"is_anomaly": True, "overlap_ratio": 0.5, "chunk_index": 3, "start_sec": 5.0, "end_sec": 10.0}
+    batch = collate_samples([sample(0, **chunk), sample(1, **{**chunk, "is_anomaly": False})])
+    assert batch["is_anomaly"].tolist() == [True, False] and batch["is_anomaly"].dtype == torch.bool
+    assert batch["overlap_ratio"].tolist() == [0.5, 0.5] and batch["chunk_index"].tolist() == [3, 3]
+    assert batch["start_sec"].tolist() == [5.0, 5.0] and batch["end_sec"].tolist() == [10.0, 10.0]
+    assert "is_anomaly" not in collate_samples([sample(0, **chunk), sample(1)])

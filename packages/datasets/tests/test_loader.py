@@ -5,9 +5,7 @@ from cosmos_datasets.loader import build_dataloader
 
 
 def test_loader_applies_the_config():
-    config = SingleDatasetConfig(
-        num_samples=10, num_video_frames=2, resolution=[8, 8], batch_size=4, workers=0
-    )
+    config = SingleDatasetConfig(num_samples=10, num_video_frames=2, resolution=[8, 8], batch_size=4, workers=0)
     loader = build_dataloader(MockDataset(config), config)
     batches = list(loader)
     assert len(batches) == 2 and loader.drop_last

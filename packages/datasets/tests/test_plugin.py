@@ -29,9 +29,7 @@ def test_entry_point_and_hookspecs_match():
     from cosmos_core import hookspecs
 
     (entry_point,) = [
-        ep
-        for ep in importlib.metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP)
-        if ep.name == "datasets"
+        ep for ep in importlib.metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP) if ep.name == "datasets"
     ]
     assert entry_point.load() is plugin
     manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)

@@ -5,9 +5,7 @@ from cosmos_datasets.skips import SkipLog, SkippedSample, skip_reason
 
 
 def test_skip_reason_starts_with_its_category():
-    assert (
-        skip_reason(VideoDecodeError("a.mp4", "no such file", missing=True)) == "missing file: no such file"
-    )
+    assert skip_reason(VideoDecodeError("a.mp4", "no such file", missing=True)) == "missing file: no such file"
     assert skip_reason(VideoDecodeError("b.mp4", "bad data")) == "undecodable: bad data"
 
 

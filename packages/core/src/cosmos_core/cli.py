@@ -1,10 +1,10 @@
 """``cosmos-run``: the one launcher.
 
-    cosmos-run [-p no:PLUGIN] plugins [--json]
-    cosmos-run list [KIND]
-    cosmos-run show FAMILY ACTION -e SPEC [dotted.overrides]
-    cosmos-run specs FAMILY
-    cosmos-run FAMILY ACTION -e SPEC [dotted.overrides]
+cosmos-run [-p no:PLUGIN] plugins [--json]
+cosmos-run list [KIND]
+cosmos-run show FAMILY ACTION -e SPEC [dotted.overrides]
+cosmos-run specs FAMILY
+cosmos-run FAMILY ACTION -e SPEC [dotted.overrides]
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import json
 import sys
 from collections.abc import Sequence
 
-from cosmos_core.config.loader import ConfigError, dump_yaml
-from cosmos_core.plugins import PluginHost, PluginLoadError, load_plugins
+from cosmos_core.config.loader import dump_yaml
+from cosmos_core.errors import UserInputError
+from cosmos_core.plugins import PluginHost, load_plugins
 from cosmos_core.registry import REGISTRY_CLASSES, RegistryError, closest
 from cosmos_core.run import bundled_specs, prepare
 
@@ -171,7 +172,7 @@ def main(argv: Sequence[str] | None = None, extra_plugins: Sequence[object] = ()
         if opts.command == "specs":
             return _cmd_specs(host, opts.rest)
         return _cmd_family(host, opts.command, opts.rest, argv)
-    except (ConfigError, RegistryError, PluginLoadError) as err:
+    except UserInputError as err:
         print(f"cosmos-run: error: {err}", file=sys.stderr)
         return 2
 

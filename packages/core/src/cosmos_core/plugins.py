@@ -12,6 +12,7 @@ import attrs
 import pluggy
 
 from cosmos_core import hookspecs
+from cosmos_core.errors import UserInputError
 from cosmos_core.registry import REGISTRY_CLASSES, Registry, RegistryError
 
 DISABLE_ENV = "COSMOS_DISABLE_PLUGINS"
@@ -101,7 +102,7 @@ class PluginHost:
         return infos
 
 
-class PluginLoadError(RuntimeError):
+class PluginLoadError(UserInputError, RuntimeError):
     """An installed plugin could not be imported."""
 
 
@@ -129,9 +130,7 @@ def blocked_from_env() -> tuple[str, ...]:
     return tuple(name.strip() for name in raw.split(",") if name.strip())
 
 
-def load_plugins(
-    disabled: Iterable[str] = (), extra: Iterable[ModuleType | object] = ()
-) -> PluginHost:
+def load_plugins(disabled: Iterable[str] = (), extra: Iterable[ModuleType | object] = ()) -> PluginHost:
     """Build a fresh plugin manager: entry-point plugins minus blocked ones, plus ``extra`` objects.
 
     ``extra`` registers plugin objects directly (tests, inline plugins).

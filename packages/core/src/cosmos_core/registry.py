@@ -14,10 +14,12 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from cosmos_core.errors import UserInputError
+
 T = TypeVar("T")
 
 
-class RegistryError(LookupError):
+class RegistryError(UserInputError, LookupError):
     """A name was registered twice, or asked for but never registered."""
 
 

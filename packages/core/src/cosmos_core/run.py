@@ -66,7 +66,12 @@ def resolve_spec(family: ModelFamily, spec: str) -> Path:
 
 
 def prepare(
-    host: PluginHost, family_name: str, action: str, spec: str | None, overrides: list[str], argv: tuple[str, ...]
+    host: PluginHost,
+    family_name: str,
+    action: str,
+    spec: str | None,
+    overrides: list[str],
+    argv: tuple[str, ...],
 ) -> tuple[Any, RunContext, Callable[..., Any]]:
     """Everything checked before an action runs: family, action, spec, overrides, family rules."""
     family = host.tasks.get(family_name)

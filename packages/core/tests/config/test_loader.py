@@ -2,7 +2,6 @@ from typing import Any, Literal
 
 import attrs
 import pytest
-
 from cosmos_core.config import option
 from cosmos_core.config.loader import (
     ConfigError,

@@ -23,6 +23,11 @@ def _non_negative(instance: Any, attribute: attrs.Attribute, value: int) -> None
         raise ValueError(f"{attribute.name} must be 0 or more, got {value}")
 
 
+def _positive_seconds(instance: Any, attribute: attrs.Attribute, value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be greater than 0 seconds, got {value}")
+
+
 def _resolution(instance: Any, attribute: attrs.Attribute, value: list[int]) -> None:
     if len(value) != 2 or any(v < 1 for v in value):
         raise ValueError(f"resolution must be [H, W] with two positive integers, got {value!r}")
@@ -72,12 +77,8 @@ class SingleDatasetConfig:
     drop_last: bool = option(
         True, help="Drop the last incomplete batch when the dataset size is not divisible by batch_size."
     )
-    prefetch_factor: int = option(
-        2, help="Number of batches to prefetch per worker process.", validator=_positive
-    )
-    pin_memory: bool = option(
-        True, help="Pin memory buffers for faster GPU transfer (ignored without a GPU)."
-    )
+    prefetch_factor: int = option(2, help="Number of batches to prefetch per worker process.", validator=_positive)
+    pin_memory: bool = option(True, help="Pin memory buffers for faster GPU transfer (ignored without a GPU).")
     split: str | None = option(
         None, help='Split filter for VadR1 datasets, e.g. "train", "test". None means no filtering.'
     )
@@ -102,21 +103,21 @@ class SingleDatasetConfig:
             'or ["anomaly_type", "what"].'
         },
     )
-    mp4_urls: str | None = option(
-        None, help="Glob pattern for video files used by MSRVTTDataset and KineticsDataset."
-    )
+    mp4_urls: str | None = option(None, help="Glob pattern for video files used by MSRVTTDataset and KineticsDataset.")
     caption_to_label: dict[str, int] = option(
         help="Mapping from caption text to integer label ID (ids 0..K-1). Empty: labels are the "
         "positions of the sorted distinct captions of the metadata file.",
         factory=dict,
     )
     chunk_size_sec: float = option(
-        5.0, help="Duration of each temporal chunk in seconds (VadR1ChunksDataset only)."
+        5.0,
+        help="Duration of each temporal chunk in seconds (VadR1ChunksDataset only; used for entries "
+        "without a `chunks` list).",
+        validator=_positive_seconds,
     )
     normal_share_label: bool = option(
         True,
-        help="When True, all normal (non-anomaly) samples share a single label ID instead of "
-        "per-class labels.",
+        help="When True, all normal (non-anomaly) samples share a single label ID instead of per-class labels.",
     )
     decode_backend: Literal["decord", "pyav"] = option(
         "decord",

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
-from cosmos_datasets.errors import DatasetConfigError
+from cosmos_datasets.errors import DatasetConfigError, MetadataError
 
 
 @attrs.frozen
@@ -43,6 +43,21 @@ class LabelMap:
                 f"{', '.join(map(str, missing))}"
             )
         return cls(dict(caption_to_label), [names[i] for i in range(len(names))])
+
+    @classmethod
+    def for_captions(cls, caption_to_label: Mapping[str, int], texts: Iterable[str]) -> LabelMap:
+        """The config's ``caption_to_label`` when it is set, else labels from the distinct ``texts``."""
+        return cls.from_mapping(caption_to_label) if caption_to_label else cls.from_texts(texts)
+
+    def label_of(self, text: str, source: str) -> int:
+        """The label of caption ``text``; a caption outside ``caption_to_label`` names ``source``."""
+        try:
+            return self.ids[text]
+        except KeyError:
+            raise MetadataError(
+                f"{source}: caption {text!r} is not in caption_to_label "
+                f"(known: {', '.join(map(repr, self.ids))}); add it to caption_to_label"
+            ) from None
 
     def __contains__(self, text: object) -> bool:
         return text in self.ids

@@ -28,16 +28,12 @@ def read_records(path: str | os.PathLike[str]) -> list[Record]:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
     except FileNotFoundError:
-        raise MetadataError(
-            f"metadata file not found: {path} (check the dataset's `metadata` setting)"
-        ) from None
+        raise MetadataError(f"metadata file not found: {path} (check the dataset's `metadata` setting)") from None
     except (OSError, UnicodeDecodeError) as err:
         raise MetadataError(f"cannot read metadata file {path}: {err}") from err
     stripped = text.lstrip()
     if not stripped:
-        raise MetadataError(
-            f"{path}: the metadata file is empty; expected a JSON array of objects or JSON Lines"
-        )
+        raise MetadataError(f"{path}: the metadata file is empty; expected a JSON array of objects or JSON Lines")
     if stripped[0] == "[":
         return _read_json_array(path, text)
     return _read_json_lines(path, text)
@@ -71,9 +67,7 @@ def _read_json_array(path: str, text: str) -> list[Record]:
         try:
             entry, position = decoder.raw_decode(text, position)
         except json.JSONDecodeError as err:
-            raise MetadataError(
-                f"{path}:{err.lineno}: invalid JSON ({err.msg} at column {err.colno})"
-            ) from None
+            raise MetadataError(f"{path}:{err.lineno}: invalid JSON ({err.msg} at column {err.colno})") from None
         records.append((line_no, _require_object(path, line_no, entry)))
         position = _skip_space(text, position)
         following = text[position] if position < len(text) else ""
@@ -82,8 +76,7 @@ def _read_json_array(path: str, text: str) -> list[Record]:
         if following != ",":
             found = repr(following) if following else "the end of the file"
             raise MetadataError(
-                f"{path}:{_line_of(text, position)}: invalid JSON "
-                f"(expected ',' or ']' after an entry, found {found})"
+                f"{path}:{_line_of(text, position)}: invalid JSON (expected ',' or ']' after an entry, found {found})"
             )
         position = _skip_space(text, position + 1)
 
@@ -128,15 +121,12 @@ def require_field(entry: dict[str, Any], field: str, *, dataset_type: str, path:
     """``entry[field]``, or a :class:`MetadataError` naming the field, the dataset type and ``file:line``."""
     if entry.get(field) is None:
         raise MetadataError(
-            f"{path}:{line}: {dataset_type} entry has no {field!r} field "
-            f"(fields present: {fields_present(entry)})"
+            f"{path}:{line}: {dataset_type} entry has no {field!r} field (fields present: {fields_present(entry)})"
         )
     return entry[field]
 
 
-def require_text(
-    entry: dict[str, Any], fields: Sequence[str], *, dataset_type: str, path: str, line: int
-) -> str:
+def require_text(entry: dict[str, Any], fields: Sequence[str], *, dataset_type: str, path: str, line: int) -> str:
     """The first of ``fields`` that holds a non-empty string (e.g. ``path`` or ``video_path``)."""
     for field in fields:
         value = entry.get(field)
@@ -144,8 +134,7 @@ def require_text(
             return value
         if value is not None:
             raise MetadataError(
-                f"{path}:{line}: {dataset_type} entry field {field!r} must be a non-empty string, "
-                f"got {_preview(value)}"
+                f"{path}:{line}: {dataset_type} entry field {field!r} must be a non-empty string, got {_preview(value)}"
             )
     names = " or ".join(repr(f) for f in fields)
     raise MetadataError(

@@ -14,9 +14,7 @@ if TYPE_CHECKING:
 
 @hookimpl
 def cosmos_register_datasets(registry: DatasetRegistry) -> None:
-    registry.add(
-        "mock", build_mock, help="Random uint8 frames and fixed captions; no files (num_samples items)."
-    )
+    registry.add("mock", build_mock, help="Random uint8 frames and fixed captions; no files (num_samples items).")
     registry.add(
         "vad_r1",
         build_vad_r1,

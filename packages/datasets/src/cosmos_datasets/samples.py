@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 from collections.abc import Sequence
+from fractions import Fraction
 from pathlib import Path
 
 import attrs
@@ -47,33 +48,82 @@ SAMPLE_CLASSES = (
     SampleClass("cyan", (40, 215, 225), "triangle", "up"),
 )
 
+_MILLISECOND = Fraction(1, 1000)
+
 # Unit motion per direction in image coordinates (x right, y down).
 _DIRECTIONS = {"right": (1.0, 0.0), "left": (-1.0, 0.0), "up": (0.0, -1.0), "down": (0.0, 1.0)}
 _WHERE = {"right": "left", "left": "right", "up": "bottom", "down": "top"}
 
 
 def write_video(
-    path: str | os.PathLike[str], frames: np.ndarray, *, fps: int = 8, gop: int | None = None
+    path: str | os.PathLike[str],
+    frames: np.ndarray,
+    *,
+    fps: int = 8,
+    gop: int | None = None,
+    pix_fmt: str = "yuv420p",
+    rotation: int = 0,
+    times: Sequence[float] | None = None,
 ) -> Path:
-    """Encode RGB uint8 frames ``[T, H, W, 3]`` (even H and W) as an H.264 yuv420p mp4.
+    """Encode RGB uint8 frames ``[T, H, W, 3]`` as an H.264 mp4.
 
     ``gop`` sets the keyframe interval (default: the encoder's, i.e. one keyframe for short clips).
+    ``pix_fmt`` ``yuv420p`` needs an even H and W; ``yuv444p`` takes any size. ``rotation`` stores a
+    counter-clockwise display rotation in degrees, as phones do. ``times`` gives each frame's
+    presentation time in seconds, for a variable frame rate (``fps`` is then only nominal).
     """
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise ValueError(f"expected uint8 frames [T, H, W, 3], got {frames.dtype} {frames.shape}")
     height, width = frames.shape[1:3]
-    if height % 2 or width % 2:
-        raise ValueError(f"yuv420p needs an even frame size, got {height}x{width}")
+    if pix_fmt == "yuv420p" and (height % 2 or width % 2):
+        raise ValueError(f"yuv420p needs an even frame size, got {height}x{width}; use pix_fmt='yuv444p'")
+    if times is not None and len(times) != len(frames):
+        raise ValueError(f"times has {len(times)} entries for {len(frames)} frames")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream("libx264", rate=fps, options={"crf": "18", "preset": "veryfast"})
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         if gop is not None:
             stream.codec_context.gop_size = gop
-        for frame in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        if rotation:
+            stream.set_display_rotation(rotation)
+        if times is not None:
+            stream.codec_context.time_base = _MILLISECOND
+        for index, frame in enumerate(frames):
+            video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            if times is not None:
+                video_frame.pts, video_frame.time_base = round(times[index] * 1000), _MILLISECOND
+            container.mux(stream.encode(video_frame))
         container.mux(stream.encode())
+    return path
+
+
+def write_audio_only(path: str | os.PathLike[str], *, seconds: float = 0.5, rate: int = 16000) -> Path:
+    """An mp4 holding one silent AAC audio stream and no video stream."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    samples = 1024  # one AAC frame
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("aac", rate=rate)
+        stream.layout = "mono"
+        for index in range(max(1, int(seconds * rate) // samples)):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, samples), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = rate, index * samples
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
+def write_empty_video(path: str | os.PathLike[str], *, size: tuple[int, int] = (32, 32)) -> Path:
+    """A well-formed mp4 whose video track holds no frames."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=8)
+        stream.height, stream.width = size
+        stream.pix_fmt = "yuv420p"
+        container.start_encoding()
     return path
 
 
@@ -96,9 +146,7 @@ def write_truncated_video(
     return path
 
 
-def render_clip(
-    cls: SampleClass, *, frames: int, size: tuple[int, int], rng: np.random.Generator
-) -> np.ndarray:
+def render_clip(cls: SampleClass, *, frames: int, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     """Frames ``[T, H, W, 3]`` of ``cls``: its shape crossing the frame with per-video jitter."""
     height, width = size
     radius = min(height, width) * rng.uniform(0.14, 0.2)

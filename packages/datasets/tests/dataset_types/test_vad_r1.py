@@ -5,7 +5,8 @@ import attrs
 import pytest
 import torch
 from cosmos_datasets.collate import collate_samples
-from cosmos_datasets.dataset_types.vad_r1 import VadR1Dataset, resolve_video_path
+from cosmos_datasets.dataset_types.vad_r1 import VadR1Dataset
+from cosmos_datasets.entries import resolve_video_path
 from cosmos_datasets.errors import DatasetConfigError, MetadataError, VideoDecodeError
 from cosmos_datasets.factories import build_vad_r1
 from cosmos_datasets.replacement import ReplaceSkipped
@@ -25,12 +26,8 @@ def vad(config, training=False) -> VadR1Dataset:
 
 def test_split_filter_and_shared_labels(sample_dataset, small_config):
     root = str(sample_dataset.parent)
-    train = vad(
-        small_config(dataset_type="vad_r1", metadata=str(sample_dataset), data_root=root, split="train")
-    )
-    test = vad(
-        small_config(dataset_type="vad_r1", metadata=str(sample_dataset), data_root=root, split="test")
-    )
+    train = vad(small_config(dataset_type="vad_r1", metadata=str(sample_dataset), data_root=root, split="train"))
+    test = vad(small_config(dataset_type="vad_r1", metadata=str(sample_dataset), data_root=root, split="test"))
     everything = vad(small_config(dataset_type="vad_r1", metadata=str(sample_dataset), data_root=root))
     assert (len(train), len(test), len(everything)) == (6, 6, 18)
     assert (
@@ -57,7 +54,7 @@ def test_path_remap_video_path_and_data_root(sample_dataset, sample_entries, wri
         path_remap={"/old/": "/wrong/", "/old/place/": f"{root}/"},
     )
     dataset = vad(config)
-    assert [item.path for item in dataset.items] == [
+    assert [clip.path for clip in dataset.clips] == [
         f"{root}/{sample_entries[0]['path']}",
         f"{root}/{sample_entries[1]['path']}",
     ]
@@ -82,7 +79,7 @@ def test_caption_field_list_and_random_caption(sample_dataset, sample_entries, w
     assert evaluation[1]["caption"] == entries[1]["what"]
     assert evaluation.label_names() == sorted([entries[0]["anomaly_type"], entries[1]["what"]])
     training = vad(config, training=True)
-    seen = {training._pick_caption(training.items[0].captions) for _ in range(60)}
+    seen = {training.pick_caption(training.clips[0].captions) for _ in range(60)}
     assert seen == {entries[0]["anomaly_type"], entries[0]["what"], entries[0]["why"]}
 
 
@@ -111,11 +108,11 @@ def test_missing_files_are_skipped_and_counted_or_fail(
     config = small_config(dataset_type="vad_r1", metadata=str(metadata), data_root=str(sample_dataset.parent))
     with caplog.at_level(logging.WARNING):
         dataset = vad(config)
-    assert len(dataset) == 1 and "1 of 2 videos" in caplog.text
+    assert len(dataset) == 1 and "1 of 2 items" in caplog.text
     assert dataset.skipped_at_build() == [
         {
             "path": f"{sample_dataset.parent}/videos/gone.mp4",
-            "reason": "missing file: not found when the dataset was built",
+            "reason": f"missing file: video file not found: {sample_dataset.parent}/videos/gone.mp4",
         }
     ]
     strict = attrs.evolve(config, skip_missing_files=False)
@@ -160,9 +157,7 @@ def test_training_factory_replaces_skipped_items(
     entries = [{**sample_entries[0], "path": str(corrupt)}] + sample_entries[1:4]
     config = small_config(dataset_type="vad_r1", metadata=str(write_metadata(entries)), data_root=str(root))
     dataset = build_vad_r1(config, training=True)
-    assert isinstance(dataset, ReplaceSkipped) and isinstance(
-        build_vad_r1(config, training=False), VadR1Dataset
-    )
+    assert isinstance(dataset, ReplaceSkipped) and isinstance(build_vad_r1(config, training=False), VadR1Dataset)
     assert dataset.label_names() == dataset.dataset.label_names()
     batch = collate_samples([dataset[i] for i in range(4)])
     assert batch["video"].shape[0] == 4 and batch["index"].tolist() == [1, 1, 2, 3]

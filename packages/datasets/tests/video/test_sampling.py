@@ -1,21 +1,19 @@
 import pytest
-from cosmos_datasets.video.sampling import (
-    VideoInfo,
-    check_window,
-    clip_indices,
-    uniform_indices,
-    window_frames,
-)
+from cosmos_datasets.video.sampling import VideoInfo, check_window, clip_indices, window_frames
 
 
-def test_uniform_indices_take_segment_centres():
-    assert uniform_indices(0, 16, 4) == [2, 6, 10, 14]
-    assert uniform_indices(10, 18, 8) == list(range(10, 18))
+def cfr(num_frames: int, fps: float = 1.0) -> VideoInfo:
+    return VideoInfo(num_frames=num_frames, fps=fps)
+
+
+def test_uniform_sampling_takes_segment_centres():
+    assert clip_indices(cfr(16), 4) == [2, 6, 10, 14]
+    assert clip_indices(cfr(18), 8, start_sec=10.0) == list(range(10, 18))
 
 
 def test_short_range_repeats_every_frame_evenly():
-    assert uniform_indices(0, 4, 8) == [0, 0, 1, 1, 2, 2, 3, 3]
-    assert uniform_indices(5, 6, 3) == [5, 5, 5]
+    assert clip_indices(cfr(4), 8) == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert clip_indices(cfr(6), 3, start_sec=5.0) == [5, 5, 5]
 
 
 def test_window_converts_seconds_to_frames():
@@ -35,7 +33,22 @@ def test_clip_indices_sample_inside_the_window():
     assert indices == [17, 19, 21, 23]
 
 
+def test_variable_frame_rate_is_sampled_evenly_in_time():
+    # A burst of 4 frames in the first 0.4 s, then one frame a second: index-uniform sampling would
+    # spend half the samples on the burst.
+    times = (0.0, 0.1, 0.2, 0.3, 1.0, 2.0, 3.0, 4.0)
+    info = VideoInfo(num_frames=len(times), fps=len(times) / 5.0, times=times)
+    assert clip_indices(info, 5) == [3, 4, 5, 6, 7]
+    assert window_frames(info, 0.15, 2.5) == (1, 6)
+    assert clip_indices(info, 2, start_sec=0.0, end_sec=1.0) == [2, 3]
+
+
 @pytest.mark.parametrize(("start", "end"), [(-1.0, None), (2.0, 2.0), (3.0, 1.0), (None, 0.0)])
 def test_invalid_windows_are_rejected(start, end):
     with pytest.raises(ValueError, match="_sec"):
         check_window(start, end)
+
+
+def test_count_must_be_positive():
+    with pytest.raises(ValueError, match="count must be at least 1"):
+        clip_indices(cfr(4), 0)

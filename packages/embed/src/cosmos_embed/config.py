@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import attrs
-
 from cosmos_core.config import option
 from cosmos_core.config.common import OptimConfig, Precision, TrainConfig, WandbConfig, default_callbacks
 from cosmos_datasets.config import SingleDatasetConfig
+
 from cosmos_embed.model.config import LoRAConfig, NetworkConfig
 
 FAMILY = "cosmos-embed1"
@@ -145,7 +145,8 @@ class InferenceConfig:
     num_gpus: int = option(1, help="Number of GPUs for inference.")
     k: int = option(5, help="Number of nearest-neighbor results to return per query.")
     load_dataset_pkl: str | None = option(
-        None, help="Load the search database embeddings from this cache; when it exists, the corpus is not re-encoded."
+        None,
+        help="Load the search database embeddings from this cache; when it exists, the corpus is not re-encoded.",
     )
     save_dataset_pkl: str | None = option(None, help="Save the search database embeddings to this cache.")
 

@@ -19,11 +19,12 @@ from typing import Any
 
 import attrs
 import torch
+from cosmos_core.errors import UserInputError
 
 FORMAT = "cosmos-run-embedding-cache/1"
 
 
-class EmbeddingCacheError(ValueError):
+class EmbeddingCacheError(UserInputError, ValueError):
     """A cache that cannot be read or does not belong to this model and dataset."""
 
 
@@ -84,7 +85,7 @@ def load(path: Path, expected: Mapping[str, str] | None = None) -> EmbeddingCach
     try:
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (not a dict)
     except (SafetensorError, OSError, ValueError) as err:
         raise EmbeddingCacheError(
             f"{path} is not a cosmos-run embedding cache ({err}). Caches written by other tools "

@@ -19,14 +19,13 @@ def cosmos_register_tasks(registry: TaskRegistry) -> None:
                 "train": "cosmos_embed.tasks.train:run",
                 "evaluate": "cosmos_embed.tasks.evaluate:run",
                 "inference": "cosmos_embed.tasks.inference:run",
-                "export": "cosmos_embed.tasks.export:run",
                 "summary": "cosmos_embed.tasks.summary:run",
             },
             specs_package="cosmos_embed",
             description="Cosmos-Embed1 video-text embeddings",
             validator="cosmos_embed.validation:validate_experiment",
         ),
-        help="Cosmos-Embed1 video-text embedding model (train, evaluate, inference, export, summary)",
+        help="Cosmos-Embed1 video-text embedding model (train, evaluate, inference, summary)",
     )
 
 
@@ -58,5 +57,9 @@ def cosmos_register_losses(registry: LossRegistry) -> None:
 
         return siglip_loss(*args, **kwargs)
 
-    registry.add("clip", clip, help="symmetric InfoNCE over video-text pairs (model.network.contrastive_type)")
-    registry.add("siglip", siglip, help="pairwise sigmoid loss with learnable bias (model.network.contrastive_type)")
+    registry.add(
+        "clip", clip, help="symmetric InfoNCE over video-text pairs (model.network.contrastive_type)"
+    )
+    registry.add(
+        "siglip", siglip, help="pairwise sigmoid loss with learnable bias (model.network.contrastive_type)"
+    )

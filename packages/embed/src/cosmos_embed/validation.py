@@ -7,6 +7,7 @@ from pathlib import Path
 from cosmos_core.plugins import PluginHost
 from cosmos_core.registry import closest
 from cosmos_core.training.config_checks import validate_train_config
+
 from cosmos_embed.config import ExperimentConfig
 
 DATASETS_BY_ACTION = {
@@ -77,9 +78,13 @@ def _unsupported_training_features(config: ExperimentConfig) -> list[str]:
     """TAO options whose algorithms are not public; refusing them beats silently ignoring them."""
     problems = []
     if config.train.ema.enabled:
-        problems.append("train.ema.enabled: EMA training is not implemented in cosmos-run yet; set it to false")
+        problems.append(
+            "train.ema.enabled: EMA training is not implemented in cosmos-run yet; set it to false"
+        )
     if config.train.damp.enabled:
-        problems.append("train.damp.enabled: DAMP is not implemented in cosmos-run (its algorithm is not public)")
+        problems.append(
+            "train.damp.enabled: DAMP is not implemented in cosmos-run (its algorithm is not public)"
+        )
     if config.train.spectral_reparam:
         problems.append(
             "train.spectral_reparam: spectral reparameterization is not implemented in cosmos-run; set it to false"

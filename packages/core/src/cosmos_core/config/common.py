@@ -72,8 +72,9 @@ class TrainConfig:
     )
     precision: Precision = option("bf16", help="Training precision: bf16, fp16 or fp32.")
     resume_training_checkpoint_path: str | None = option(
-        None, help="Path to a checkpoint to resume training from (model, optimizer, scheduler, "
-        "iteration, RNG and data position are restored)."
+        None,
+        help="Path to a checkpoint to resume training from (model, optimizer, scheduler, "
+        "iteration, RNG and data position are restored).",
     )
     callbacks: dict[str, Any] = option(
         help="Dict mapping callback name to parameter overrides. Remove a key to disable a callback.",

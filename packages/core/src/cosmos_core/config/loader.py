@@ -18,8 +18,10 @@ import attrs
 import cattrs
 import yaml
 
+from cosmos_core.errors import UserInputError
 
-class ConfigError(ValueError):
+
+class ConfigError(UserInputError, ValueError):
     """One or more problems in a spec or its overrides; ``problems`` lists each one."""
 
     def __init__(self, problems: list[str], source: str = "") -> None:
@@ -130,9 +132,7 @@ def validate(cls: type, data: Mapping[str, Any]) -> list[str]:
     return problems
 
 
-def _check_class(
-    cls: type, data: Any, prefix: str, all_paths: list[str], problems: list[str]
-) -> None:
+def _check_class(cls: type, data: Any, prefix: str, all_paths: list[str], problems: list[str]) -> None:
     where = prefix.rstrip(".") or "<top level>"
     if not isinstance(data, Mapping):
         problems.append(f"{where}: expected a mapping of {cls.__name__} fields, got {_describe(data)}")
@@ -209,7 +209,9 @@ def _type_error(tp: Any, value: Any, path: str, all_paths: list[str], problems: 
     return False
 
 
-def _check_members(args: tuple[Any, ...], value: Any, path: str, all_paths: list[str], problems: list[str]) -> bool:
+def _check_members(
+    args: tuple[Any, ...], value: Any, path: str, all_paths: list[str], problems: list[str]
+) -> bool:
     """For a union that matched, report nested problems from the first member that fits."""
     for arg in args:
         if not _type_error(arg, value, path, all_paths, []):
@@ -259,10 +261,17 @@ def _converter() -> cattrs.Converter:
     converter.register_structure_hook(str, lambda v, _: v if isinstance(v, str) else str(v))
     converter.register_structure_hook(float, lambda v, _: float(v))
     converter.register_structure_hook(Any, lambda v, _: v)
-    converter.register_structure_hook(
-        Union[str, list[str]], lambda v, _: list(v) if isinstance(v, (list, tuple)) else str(v)
-    )
+    converter.register_structure_hook_func(_is_str_or_str_list, _structure_str_or_list)
     return converter
+
+
+def _is_str_or_str_list(tp: Any) -> bool:
+    """``str | list[str]`` fields (a caption field name or a list of them)."""
+    return typing.get_origin(tp) in (Union, types.UnionType) and set(typing.get_args(tp)) == {str, list[str]}
+
+
+def _structure_str_or_list(value: Any, _: Any) -> str | list[str]:
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else str(value)
 
 
 CONVERTER = _converter()

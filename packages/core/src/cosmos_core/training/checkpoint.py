@@ -32,11 +32,13 @@ from typing import IO, Any
 
 import torch
 
+from cosmos_core.errors import UserInputError
+
 CHECKPOINT_FORMAT = "cosmos-run/training-checkpoint/v1"
 PAYLOAD_KEYS = ("format", "model", "optimizer", "scheduler", "scaler", "iteration", "rng", "data", "metadata")
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserInputError, RuntimeError):
     """A checkpoint is missing, unreadable, or not a cosmos-run training checkpoint."""
 
 

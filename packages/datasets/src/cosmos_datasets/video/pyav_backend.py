@@ -6,6 +6,9 @@ frame lies beyond a keyframe that sequential decoding has not reached yet. Seeki
 slower than sequential decoding on short clips and long GOPs, while pure sequential decoding is 2x
 slower on long clips with short GOPs (timings in reference/ecosystem.md); this policy decodes the
 fewest frames in both cases.
+
+Each wanted frame is scaled and converted to RGB in one swscale call (bilinear, as decord's scale
+filter does, so both backends give nearly the same pixels) and turned upright by its display rotation.
 """
 
 from __future__ import annotations
@@ -20,28 +23,48 @@ from cosmos_datasets.errors import VideoDecodeError
 from cosmos_datasets.video.sampling import VideoInfo
 
 
-def read_frames(path: str, choose: Callable[[VideoInfo], list[int]]) -> np.ndarray:
-    """Decode the frames ``choose(info)`` picks; RGB uint8 ``[T, H, W, 3]``."""
+def read_frames(
+    path: str, choose: Callable[[VideoInfo], list[int]], size: tuple[int, int], threads: int = 0
+) -> np.ndarray:
+    """Decode the frames ``choose(info)`` picks as RGB uint8 ``[T, H, W, 3]`` with ``(H, W) = size``.
+
+    ``threads`` is FFmpeg's decoder thread count (0: FFmpeg's choice).
+    """
     try:
         with av.open(path) as container:
             if not container.streams.video:
                 raise VideoDecodeError(path, "the file has no video stream")
             stream = container.streams.video[0]
+            stream.thread_count = threads
             timestamps, keyframes = _scan_packets(container, stream)
             if not timestamps:
                 raise VideoDecodeError(path, "the video has no frames")
-            info = VideoInfo(num_frames=len(timestamps), fps=_fps(stream, timestamps))
+            base = float(stream.time_base)
+            times = tuple((pts - timestamps[0]) * base for pts in timestamps)
+            info = VideoInfo(num_frames=len(timestamps), fps=_fps(stream, timestamps), times=times)
             indices = choose(info)
             wanted = sorted({timestamps[i] for i in indices})
-            decoded = _decode_at(path, container, stream, wanted, keyframes)
+            decoded = _decode_at(path, container, stream, wanted, keyframes, size)
     except (av.FFmpegError, OSError) as err:
         raise VideoDecodeError(path, f"PyAV could not decode it ({err})") from err
     return np.stack([decoded[timestamps[i]] for i in indices])
 
 
-def _scan_packets(
-    container: av.container.InputContainer, stream: av.VideoStream
-) -> tuple[list[int], list[int]]:
+def upright_rgb(frame: av.VideoFrame, size: tuple[int, int]) -> np.ndarray:
+    """``frame`` as RGB ``[H, W, 3]`` of ``size = (H, W)`` after its display rotation.
+
+    PyAV reports the rotation counter-clockwise in degrees; a quarter turn swaps the sides, so the
+    frame is scaled to the transposed size first and then turned.
+    """
+    height, width = size
+    turns = round(frame.rotation / 90) % 4 if frame.rotation else 0
+    if turns % 2:
+        height, width = width, height
+    rgb = frame.reformat(width=width, height=height, format="rgb24", interpolation="BILINEAR").to_ndarray()
+    return np.ascontiguousarray(np.rot90(rgb, k=turns)) if turns else rgb
+
+
+def _scan_packets(container: av.container.InputContainer, stream: av.VideoStream) -> tuple[list[int], list[int]]:
     """Presentation timestamps of all frames (sorted) and of the keyframes (sorted)."""
     timestamps: list[int] = []
     keyframes: list[int] = []
@@ -67,8 +90,9 @@ def _decode_at(
     stream: av.VideoStream,
     wanted: list[int],
     keyframes: list[int],
+    size: tuple[int, int],
 ) -> dict[int, np.ndarray]:
-    """RGB frames for the sorted presentation timestamps ``wanted``."""
+    """Upright RGB frames of ``size`` for the sorted presentation timestamps ``wanted``."""
     frames: dict[int, np.ndarray] = {}
     decoder: Iterator[av.VideoFrame] | None = None
     current: av.VideoFrame | None = None
@@ -81,10 +105,8 @@ def _decode_at(
         while current is None or current.pts is None or current.pts < target:
             current = next(decoder, None)
             if current is None:
-                raise VideoDecodeError(
-                    path, f"the stream ended before the frame at pts {target} (truncated file?)"
-                )
-        frames[target] = current.to_ndarray(format="rgb24")
+                raise VideoDecodeError(path, f"the stream ended before the frame at pts {target} (truncated file?)")
+        frames[target] = upright_rgb(current, size)
     return frames
 
 

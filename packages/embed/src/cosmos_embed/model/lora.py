@@ -1,0 +1,76 @@
+"""LoRA fine-tuning through PEFT, injected in place so the model keeps its class and API.
+
+``apply_lora`` wraps the modules named by ``model.lora.target_modules`` (ViT ``qkv``/``attn.proj``/
+``fc1``/``fc2``, Q-Former ``query``/``key``/``value``/``dense``, the projections) with adapters and
+``model.lora.modules_to_save`` with trainable copies; everything else is frozen. ``merge_lora`` folds
+the adapters back and returns the plain model with the original key names, for export.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from cosmos_embed.model.config import LoRAConfig, validate_network_config
+from cosmos_embed.model.embed1 import CosmosEmbed1
+
+
+def apply_lora(model: CosmosEmbed1, lora: LoRAConfig) -> CosmosEmbed1:
+    """Inject LoRA adapters into ``model`` (in place) and return it; unchanged when ``lora.enabled`` is false.
+
+    Raises ValueError for an impossible combination, e.g. LoRA with Transformer Engine.
+    Load pretrained weights before calling this: adapted modules change their state-dict keys.
+    """
+    if not lora.enabled:
+        return model
+    problems = validate_network_config(model.config, lora)
+    if problems:
+        raise ValueError("cannot apply LoRA:\n  - " + "\n  - ".join(problems))
+    from peft import LoraConfig, inject_adapter_in_model
+
+    peft_config = LoraConfig(
+        r=lora.lora_rank,
+        lora_alpha=lora.lora_alpha,
+        lora_dropout=lora.lora_dropout,
+        bias=lora.bias,
+        use_rslora=lora.use_rslora,
+        use_dora=lora.use_dora,
+        target_modules=list(lora.target_modules or []),
+        modules_to_save=list(lora.modules_to_save or []) or None,
+    )
+    was_training = model.training
+    try:
+        inject_adapter_in_model(peft_config, model)
+    except ValueError as error:
+        raise ValueError(f"model.lora.target_modules / modules_to_save: {error}") from error
+    # New adapter modules start in training mode (LoRA dropout active); keep the model's mode.
+    model.train(was_training)
+    return model
+
+
+def has_lora(model: nn.Module) -> bool:
+    from peft.tuners.tuners_utils import BaseTunerLayer
+    from peft.utils import ModulesToSaveWrapper
+
+    return any(isinstance(module, (BaseTunerLayer, ModulesToSaveWrapper)) for module in model.modules())
+
+
+def merge_lora(model: CosmosEmbed1) -> CosmosEmbed1:
+    """Fold adapters into their base weights, unwrap ``modules_to_save`` copies, and return the plain model.
+
+    Works in place; the result has the original state-dict keys and every parameter trainable again.
+    """
+    from peft.tuners.tuners_utils import BaseTunerLayer
+    from peft.utils import ModulesToSaveWrapper
+
+    replacements = []
+    for name, module in model.named_modules():
+        if isinstance(module, BaseTunerLayer):
+            module.merge()
+            replacements.append((name, module.get_base_layer()))
+        elif isinstance(module, ModulesToSaveWrapper):
+            replacements.append((name, module.modules_to_save[module.active_adapters[0]]))
+    for name, plain in replacements:
+        parent_name, _, child = name.rpartition(".")
+        setattr(model.get_submodule(parent_name) if parent_name else model, child, plain)
+    model.requires_grad_(True)
+    return model

@@ -1,0 +1,232 @@
+"""What every Cosmos-Embed1 action shares: run folders, datasets, checkpoints → networks, encoding."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import torch
+from cosmos_core.config.loader import CONVERTER, structure, unstructure, write_yaml
+from cosmos_core.errors import UserInputError
+from cosmos_core.run import RunContext
+from cosmos_core.training import CheckpointError, load_checkpoint, setup_run_logging
+from cosmos_core.training.logs import RunLogging
+from cosmos_core.training.precision import resolve_precision
+from cosmos_datasets.collate import collate_samples
+from cosmos_datasets.config import SingleDatasetConfig
+from cosmos_datasets.loader import build_dataloader
+from cosmos_datasets.skips import SkipLog
+from cosmos_embed.config import FAMILY, ExperimentConfig, ModelConfig
+from cosmos_embed.model.embed1 import CosmosEmbed1
+from cosmos_embed.model.loading import load_state_dict_into, read_state_dict
+from cosmos_embed.model.lora import apply_lora, merge_lora
+from cosmos_embed.text.tokenizer import TextTokenizer, build_tokenizer
+
+logger = logging.getLogger("cosmos.embed")
+
+
+class CheckpointFamilyError(UserInputError, ValueError):
+    """A checkpoint of another model family was given to a Cosmos-Embed1 action."""
+
+
+@attrs.define
+class RunFolder:
+    """``<results_dir>/<action>`` with its logs and resolved config."""
+
+    path: Path
+    logging: RunLogging
+
+    def close(self) -> None:
+        self.logging.close()
+
+
+def start_run(config: ExperimentConfig, action: str, rank: int = 0) -> RunFolder:
+    folder = Path(config.results_dir) / action
+    folder.mkdir(parents=True, exist_ok=True)
+    logs = setup_run_logging(folder, rank)
+    if rank == 0:
+        write_yaml(config, folder / "experiment.yaml")
+    return RunFolder(folder, logs)
+
+
+def build_dataset(ctx: RunContext, cfg: SingleDatasetConfig, training: bool, skips: SkipLog) -> Any:
+    dataset = ctx.host.datasets.get(cfg.dataset_type)(cfg, training=training)
+    inner = getattr(dataset, "dataset", dataset)
+    if hasattr(inner, "skipped_at_build"):
+        skips.add(inner.skipped_at_build())
+    return dataset
+
+
+def collate_with(tokenizer: TextTokenizer) -> Any:
+    return functools.partial(collate_samples, tokenize=tokenizer)
+
+
+# -------------------------------------------------------------------------------------------------
+# Checkpoints → networks
+# -------------------------------------------------------------------------------------------------
+
+
+def checkpoint_metadata(config: ExperimentConfig) -> dict[str, Any]:
+    """Stored in every training checkpoint: which family, and the model section it was trained with."""
+    return {"family": FAMILY, "model": unstructure(config.model)}
+
+
+def _flatten(data: Any, prefix: str) -> dict[str, Any]:
+    if isinstance(data, dict):
+        flat: dict[str, Any] = {}
+        for key, value in data.items():
+            flat.update(_flatten(value, f"{prefix}.{key}"))
+        return flat
+    return {prefix: data}
+
+
+def differing_fields(spec: ModelConfig, checkpoint: ModelConfig) -> list[str]:
+    """Paths of ``model.network`` / ``model.lora`` fields where a spec and a checkpoint disagree."""
+    ours = _flatten(unstructure(spec.network), "model.network") | _flatten(
+        unstructure(spec.lora), "model.lora"
+    )
+    theirs = _flatten(unstructure(checkpoint.network), "model.network") | _flatten(
+        unstructure(checkpoint.lora), "model.lora"
+    )
+    return sorted(path for path in ours.keys() | theirs.keys() if ours.get(path) != theirs.get(path))
+
+
+def read_weights(path: str) -> tuple[dict[str, torch.Tensor], ModelConfig | None]:
+    """Tensors of a cosmos-run training checkpoint (with its model config) or of foreign weights."""
+    file = Path(path)
+    if file.is_file() and file.suffix in (".pth", ".pt"):
+        try:
+            payload = load_checkpoint(file)
+        except CheckpointError:
+            payload = None
+        if payload is not None:
+            metadata = payload.get("metadata") or {}
+            family = metadata.get("family")
+            if family != FAMILY:
+                raise CheckpointFamilyError(
+                    f"{path} is a {family or 'unknown-family'} checkpoint, not a {FAMILY} one: pass a "
+                    f"checkpoint written by 'cosmos-run {FAMILY} train'"
+                )
+            return payload["model"], structure(ModelConfig, metadata["model"], f"{path} metadata")
+    return read_state_dict(path), None
+
+
+def network_from_checkpoint(path: str, spec: ModelConfig) -> tuple[CosmosEmbed1, ModelConfig]:
+    """Rebuild the network a checkpoint was trained with and load it (LoRA adapters merged).
+
+    The checkpoint's stored model config wins over the spec; the fields that differ are named once,
+    so nobody has to repeat network settings to use a checkpoint.
+    """
+    state, trained_with = read_weights(path)
+    if trained_with is None:
+        model_cfg = spec
+    else:
+        differing = differing_fields(spec, trained_with)
+        if differing:
+            logger.warning(
+                "the spec's model section differs from the one %s was trained with in %s; using the "
+                "checkpoint's values",
+                path,
+                ", ".join(differing),
+            )
+        model_cfg = attrs.evolve(spec, network=trained_with.network, lora=trained_with.lora)
+    network = CosmosEmbed1(model_cfg.network)
+    if trained_with is not None and model_cfg.lora.enabled:
+        apply_lora(network, model_cfg.lora)
+        load_state_dict_into(network, state, strict=True, source=path)
+        network = merge_lora(network)
+    else:
+        load_state_dict_into(network, state, strict=spec.pretrained_model_strict, source=path)
+    return network, model_cfg
+
+
+# -------------------------------------------------------------------------------------------------
+# Encoding
+# -------------------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Encoder:
+    """A network on a device, in eval mode, with its precision and tokenizer."""
+
+    network: CosmosEmbed1
+    tokenizer: TextTokenizer
+    device: torch.device
+    precision: Any
+
+    @classmethod
+    def create(cls, network: CosmosEmbed1, precision: str, device: torch.device) -> Encoder:
+        network = network.to(device).eval()
+        return cls(network, build_tokenizer(network.config), device, resolve_precision(precision, device))
+
+    @torch.no_grad()
+    def videos(self, videos: torch.Tensor) -> torch.Tensor:
+        with self.precision.autocast():
+            return self.network.get_video_embeddings(videos.to(self.device)).visual_proj.float().cpu()
+
+    @torch.no_grad()
+    def texts(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
+        chunks = []
+        for start in range(0, len(texts), batch_size):
+            tokens = self.tokenizer(texts[start : start + batch_size])
+            with self.precision.autocast():
+                out = self.network.get_text_embeddings(
+                    tokens["input_ids"].to(self.device), tokens["attention_mask"].to(self.device)
+                )
+            chunks.append(out.text_proj.float().cpu())
+        return torch.cat(chunks) if chunks else torch.empty(0, self.network.config.embed_dim)
+
+
+def encode_dataset(
+    encoder: Encoder,
+    dataset: Any,
+    cfg: SingleDatasetConfig,
+    skips: SkipLog,
+    max_samples: int | None = None,
+    max_batches: int | None = None,
+) -> tuple[torch.Tensor, list[dict[str, Any]]]:
+    """Video embeddings of a dataset plus one record (path, caption, label) per embedded clip."""
+    loader = build_dataloader(dataset, cfg)
+    embeddings: list[torch.Tensor] = []
+    records: list[dict[str, Any]] = []
+    total = len(dataset) if max_samples is None else min(len(dataset), max_samples)
+    for batch_index, batch in enumerate(_batches(loader, max_batches)):
+        skips.add(batch["skipped"])
+        if batch["video"].shape[0]:
+            embeddings.append(encoder.videos(batch["video"]))
+            records += [
+                {"path": p, "caption": c, "label": int(lbl)}
+                for p, c, lbl in zip(batch["path"], batch["caption"], batch["label"], strict=True)
+            ]
+        if (batch_index + 1) % 10 == 0:
+            logger.info("embedded %d/%d clips", len(records), total)
+        if len(records) >= total:
+            break
+    if not embeddings:
+        raise RuntimeError(
+            f"no clip of the {cfg.dataset_type} dataset ({cfg.metadata}) could be embedded; {skips.summary()}"
+        )
+    stacked = torch.cat(embeddings)[:total]
+    return stacked, records[:total]
+
+
+def _batches(loader: Any, max_batches: int | None) -> Iterator[dict[str, Any]]:
+    for index, batch in enumerate(loader):
+        if max_batches is not None and max_batches >= 0 and index >= max_batches:
+            return
+        yield batch
+
+
+def dataset_fingerprint(cfg: SingleDatasetConfig) -> dict[str, Any]:
+    return CONVERTER.unstructure(cfg)
+
+
+def report_skips(skips: SkipLog, folder: Path) -> None:
+    """Print how many samples were skipped and why, and write the list next to the outputs."""
+    if skips.total:
+        path = skips.write_json(folder / "skipped_samples.json")
+        logger.warning("%s (list: %s)", skips.summary(), path)

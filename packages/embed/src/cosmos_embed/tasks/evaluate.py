@@ -1,0 +1,105 @@
+"""``cosmos-run cosmos-embed1 evaluate``: top-K hit rates of a checkpoint on the test dataset."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import torch
+from cosmos_core.distributed import select_device
+from cosmos_core.run import RunContext
+from cosmos_datasets.skips import SkipLog
+from cosmos_embed import embedding_cache
+from cosmos_embed.config import ExperimentConfig
+from cosmos_embed.model.loading import export_state_dict
+from cosmos_embed.retrieval import hit_rates
+from cosmos_embed.tasks.common import (
+    Encoder,
+    build_dataset,
+    dataset_fingerprint,
+    encode_dataset,
+    network_from_checkpoint,
+    report_skips,
+    start_run,
+)
+
+logger = logging.getLogger("cosmos.embed")
+
+
+def run(config: ExperimentConfig, ctx: RunContext) -> int:
+    folder = start_run(config, "evaluate")
+    try:
+        metrics = _evaluate(config, ctx, folder.path)
+    finally:
+        folder.close()
+    return 0 if metrics is not None else 1
+
+
+def _evaluate(config: ExperimentConfig, ctx: RunContext, out: Path) -> dict:
+    settings = config.evaluate
+    test_cfg = config.dataset.test_dataset
+    skips = SkipLog()
+    load_path = Path(settings.load_dataset_pkl) if settings.load_dataset_pkl else None
+    if load_path is not None and load_path.is_file():
+        expected = None
+        if settings.checkpoint:
+            encoder = _encoder(config)
+            expected = {
+                "model": embedding_cache.weights_digest(export_state_dict(encoder.network)),
+                "dataset": embedding_cache.digest(dataset_fingerprint(test_cfg)),
+            }
+        cache = embedding_cache.load(load_path, expected)
+        logger.info(
+            "loaded %d cached embeddings from %s (model inference skipped)", len(cache.records), load_path
+        )
+    else:
+        encoder = _encoder(config)
+        dataset = build_dataset(ctx, test_cfg, False, skips)
+        videos, records = encode_dataset(
+            encoder,
+            dataset,
+            test_cfg,
+            skips,
+            max_samples=settings.callbacks.max_eval_samples,
+            max_batches=settings.max_batches,
+        )
+        class_names = dataset.label_names()
+        cache = embedding_cache.EmbeddingCache(
+            tensors={"videos": videos, "class_texts": encoder.texts(class_names)},
+            records=records,
+            fingerprint={
+                "model": embedding_cache.weights_digest(export_state_dict(encoder.network)),
+                "dataset": embedding_cache.digest(dataset_fingerprint(test_cfg)),
+            },
+            extra={"class_names": class_names},
+        )
+        if settings.save_dataset_pkl:
+            embedding_cache.save(cache, Path(settings.save_dataset_pkl))
+            logger.info("saved embeddings to %s", settings.save_dataset_pkl)
+
+    labels = torch.tensor([r["label"] for r in cache.records])
+    metrics: dict = {"num_samples": len(cache.records), "num_classes": len(cache.extra["class_names"])}
+    if settings.callbacks.topk_classification:
+        metrics |= hit_rates(
+            cache.tensors["videos"], cache.tensors["class_texts"], labels, settings.callbacks.top_k_values
+        )
+    if settings.callbacks.embedding_visualization:
+        logger.warning(
+            "evaluate.callbacks.embedding_visualization: UMAP plots are not implemented in cosmos-run yet; skipped"
+        )
+    path = out / "metrics.json"
+    path.write_text(json.dumps(metrics, indent=2) + "\n")
+    report_skips(skips, out)
+    summary = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float))
+    logger.info(
+        "evaluated %d clips over %d classes: %s", metrics["num_samples"], metrics["num_classes"], summary
+    )
+    logger.info("metrics written to %s", path)
+    return metrics
+
+
+def _encoder(config: ExperimentConfig) -> Encoder:
+    network, _ = network_from_checkpoint(config.evaluate.checkpoint, config.model)
+    device = select_device(config.evaluate.num_gpus, [0])
+    return Encoder.create(network, config.model.precision, device)

@@ -1,0 +1,109 @@
+"""``cosmos-run cosmos-embed1 train``: fine-tune Cosmos-Embed1 with the generic loop."""
+
+from __future__ import annotations
+
+import logging
+
+import attrs
+from cosmos_core.config.loader import unstructure
+from cosmos_core.distributed import init_distributed, maybe_relaunch, shutdown_distributed
+from cosmos_core.run import RunContext
+from cosmos_core.training import LoaderSettings, Trainer, build_callbacks
+from cosmos_datasets.config import SingleDatasetConfig
+from cosmos_datasets.skips import SkipLog
+from cosmos_embed.config import CHECKPOINT_PREFIX, ExperimentConfig
+from cosmos_embed.model.lora import apply_lora
+from cosmos_embed.tasks.common import (
+    build_dataset,
+    checkpoint_metadata,
+    collate_with,
+    network_from_checkpoint,
+    report_skips,
+    start_run,
+)
+from cosmos_embed.text.tokenizer import build_tokenizer
+from cosmos_embed.training_module import Embed1TrainingModule
+
+logger = logging.getLogger("cosmos.embed")
+
+
+def loader_settings(cfg: SingleDatasetConfig) -> LoaderSettings:
+    return LoaderSettings(
+        batch_size=cfg.batch_size,
+        workers=cfg.workers,
+        drop_last=cfg.drop_last,
+        prefetch_factor=cfg.prefetch_factor,
+        pin_memory=cfg.pin_memory,
+    )
+
+
+def _has_validation(config: ExperimentConfig) -> bool:
+    """Validate on val_dataset when it names data (or when both splits are synthetic ``mock`` data)."""
+    val, train = config.dataset.val_dataset, config.dataset.train_dataset
+    return bool(val.metadata or val.mp4_urls) or val.dataset_type == train.dataset_type == "mock"
+
+
+def run(config: ExperimentConfig, ctx: RunContext) -> int:
+    relaunched = maybe_relaunch(config.train.num_gpus, config.train.num_nodes, ctx.argv)
+    if relaunched is not None:
+        return relaunched
+    dist = init_distributed(config.train.num_gpus, config.train.gpu_ids)
+    folder = start_run(config, "train", dist.rank)
+    try:
+        return _train(config, ctx, dist, folder)
+    finally:
+        folder.close()
+        shutdown_distributed()
+
+
+def _train(config: ExperimentConfig, ctx: RunContext, dist, folder) -> int:
+    model_cfg = config.model
+    if model_cfg.pretrained_model_path:
+        network, _ = network_from_checkpoint(model_cfg.pretrained_model_path, model_cfg)
+        logger.info("initialised from %s", model_cfg.pretrained_model_path)
+    else:
+        from cosmos_embed.model.loading import build_model
+
+        network = build_model(model_cfg.network)
+        logger.info("initialised from scratch (no model.pretrained_model_path)")
+    if model_cfg.lora.enabled:
+        apply_lora(network, model_cfg.lora)
+    tokenizer = build_tokenizer(network.config)
+    module = Embed1TrainingModule(network, config.train, tokenizer.dec_token_id, tokenizer.pad_token_id)
+    total = sum(p.numel() for p in module.parameters())
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    logger.info("parameters: %s total, %s trainable", f"{total:,}", f"{trainable:,}")
+
+    skips = SkipLog()
+    data = config.dataset
+    train_set = build_dataset(ctx, data.train_dataset, True, skips)
+    val_set = build_dataset(ctx, data.val_dataset, False, skips) if _has_validation(config) else None
+    wandb_defaults = {**attrs.asdict(config.wandb), "config": unstructure(config)}
+    trainer = Trainer(
+        module=module,
+        train_config=config.train,
+        train_dataset=train_set,
+        train_loader=loader_settings(data.train_dataset),
+        val_dataset=val_set,
+        val_loader=loader_settings(data.val_dataset) if val_set is not None else None,
+        collate_fn=collate_with(tokenizer),
+        output_dir=folder.path,
+        checkpoint_prefix=CHECKPOINT_PREFIX,
+        checkpoint_metadata=checkpoint_metadata(config),
+        callbacks=build_callbacks(
+            config.train.callbacks, ctx.host.callbacks, defaults={"wandb": wandb_defaults}
+        ),
+        device=dist.device,
+    )
+    result = trainer.fit()
+    skips.add(trainer.skipped)
+    report_skips(skips, folder.path)
+    if dist.is_main:
+        logger.info(
+            "training done at iteration %d: checkpoint %s (latest: %s), logs and experiment.yaml in %s",
+            result.iteration,
+            result.checkpoint,
+            result.latest,
+            folder.path,
+        )
+    return 0

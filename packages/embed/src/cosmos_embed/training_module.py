@@ -1,0 +1,83 @@
+"""The Cosmos-Embed1 training objective as the generic loop expects it: ``forward(batch) -> losses``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from cosmos_core.distributed import all_gather_with_grad, get_world_size
+from torch import nn
+
+from cosmos_embed.config import Embed1TrainConfig
+from cosmos_embed.losses import captioning_loss, contrastive_loss, matching_loss
+from cosmos_embed.model.embed1 import CosmosEmbed1
+
+
+class Embed1TrainingModule(nn.Module):
+    """Contrastive (CLIP or SigLIP) + optional captioning + optional matching loss, each weighted.
+
+    Contrastive features are gathered across ranks with gradients, so the loss is computed over the
+    global batch. Checkpoints hold the network's own state dict (the released key layout), not this
+    wrapper's, so a training checkpoint loads anywhere a ``CosmosEmbed1`` state dict does.
+    """
+
+    def __init__(self, network: CosmosEmbed1, train: Embed1TrainConfig, dec_token_id: int, pad_token_id: int):
+        super().__init__()
+        self.network = network
+        self.weights = train.loss_weights
+        self.use_captioning = train.use_captioning_loss
+        self.use_matching = train.use_text_matching_loss
+        self.dec_token_id = dec_token_id
+        self.pad_token_id = pad_token_id
+        if train.freeze_visual_encoder:
+            network.freeze_visual_encoder()
+
+    def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        net = self.network
+        out = net(batch["video"], batch["input_ids"], batch["attention_mask"])
+        gather = all_gather_with_grad if get_world_size() > 1 else None
+        losses = {
+            "contrastive_loss": self.weights.contrastive_loss
+            * contrastive_loss(
+                net.config.contrastive_type,
+                out.visual_proj,
+                out.text_proj,
+                net.logit_scale,
+                net.logit_bias,
+                gather,
+            )
+        }
+        if self.use_captioning:
+            losses["captioning_loss"] = self.weights.captioning_loss * captioning_loss(
+                net,
+                out.visual_query_output,
+                batch["input_ids"],
+                batch["attention_mask"],
+                self.dec_token_id,
+                self.pad_token_id,
+            )
+        if self.use_matching:
+            losses["matching_loss"] = self.weights.matching_loss * matching_loss(
+                net,
+                out.visual_query_output,
+                batch["input_ids"],
+                batch["attention_mask"],
+                out.visual_proj,
+                out.text_proj,
+                net.logit_scale,
+            )
+        return losses
+
+    def train(self, mode: bool = True) -> Embed1TrainingModule:
+        """Keep a frozen visual encoder in eval mode (no dropout / stochastic depth noise)."""
+        super().train(mode)
+        vit = self.network.visual_encoder
+        if not any(p.requires_grad for p in vit.parameters()):
+            vit.eval()
+        return self
+
+    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return self.network.state_dict(*args, **kwargs)
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        return self.network.load_state_dict(state_dict, strict=strict, assign=assign)

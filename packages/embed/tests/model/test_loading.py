@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+import json
+
+import attrs
+import pytest
+import torch
+from cosmos_embed.model.loading import (
+    CheckpointMismatchError,
+    export_state_dict,
+    load_pretrained,
+    read_state_dict,
+)
+from cosmos_embed.model.presets import preset
+from cosmos_embed.model.vit import resample_pos_embed
+from safetensors.torch import save_file
+
+TIED = "qformer.cls.predictions.decoder.weight"
+
+
+def _same_outputs(a, b, videos, text_batch):
+    out_a, out_b = a(videos, *text_batch), b(videos, *text_batch)
+    torch.testing.assert_close(out_a.visual_proj, out_b.visual_proj)
+    torch.testing.assert_close(out_a.text_proj, out_b.text_proj)
+
+
+@pytest.mark.parametrize("wrapping", ["raw", "model", "state_dict"])
+def test_pth_round_trip(tmp_path, make_tiny, videos, text_batch, wrapping):
+    source, target = make_tiny(seed=0), make_tiny(seed=1)
+    state = source.state_dict()
+    path = tmp_path / "ckpt.pth"
+    torch.save(state if wrapping == "raw" else {wrapping: state, "iteration": 7}, path)
+    result = load_pretrained(target, path)
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    _same_outputs(source, target, videos, text_batch)
+
+
+def test_safetensors_round_trip_with_export_layout(tmp_path, make_tiny, videos, text_batch):
+    source, target = make_tiny(seed=0), make_tiny(seed=1)
+    path = tmp_path / "model.safetensors"
+    save_file(export_state_dict(source), str(path))
+    assert load_pretrained(target, path).missing_keys == []
+    _same_outputs(source, target, videos, text_batch)
+    assert (
+        target.qformer.cls.predictions.decoder.weight is target.qformer.bert.embeddings.word_embeddings.weight
+    )
+
+
+def test_hugging_face_sharded_directory(tmp_path, make_tiny, videos, text_batch):
+    source, target = make_tiny(seed=0), make_tiny(seed=1)
+    state = {k: v.contiguous() for k, v in export_state_dict(source).items()}
+    keys = sorted(state)
+    shards = {"model-00001-of-00002.safetensors": keys[::2], "model-00002-of-00002.safetensors": keys[1::2]}
+    weight_map = {}
+    for shard, shard_keys in shards.items():
+        save_file({k: state[k].to(torch.bfloat16) for k in shard_keys}, str(tmp_path / shard))
+        weight_map.update(dict.fromkeys(shard_keys, shard))
+    (tmp_path / "model.safetensors.index.json").write_text(
+        json.dumps({"metadata": {}, "weight_map": weight_map})
+    )
+    result = load_pretrained(target, tmp_path)
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    out_a, out_b = (
+        source.get_video_embeddings(torch.zeros(1, 8, 3, 64, 64)),
+        target.get_video_embeddings(torch.zeros(1, 8, 3, 64, 64)),
+    )
+    torch.testing.assert_close(out_a.visual_proj, out_b.visual_proj, atol=0.05, rtol=0.05)  # bf16 storage
+
+
+def test_tied_decoder_copy_may_be_missing(tmp_path, make_tiny):
+    state = dict(make_tiny(seed=0).state_dict())
+    del state[TIED]
+    state["qformer.bert.embeddings.position_ids"] = torch.arange(64)[None]  # BERT-style buffer
+    target = make_tiny(seed=1)
+    result = target.load_state_dict(state)
+    assert result.missing_keys == [] and result.unexpected_keys == []
+
+
+def test_pos_embed_is_resampled_on_load(make_tiny):
+    stored = make_tiny(seed=0)  # 64x64 frames, patch 8: 8x8 grid
+    bigger = make_tiny(seed=1, spatial_resolution=[96, 128])  # 12x16 grid
+    result = bigger.load_state_dict(stored.state_dict())
+    assert result.missing_keys == []
+    pos = bigger.visual_encoder.pos_embed
+    assert pos.shape == (1, 1 + 12 * 16, 64)
+    torch.testing.assert_close(pos[:, :1], stored.visual_encoder.pos_embed[:, :1])  # cls untouched
+    expected = resample_pos_embed(stored.visual_encoder.pos_embed.detach(), (12, 16))
+    torch.testing.assert_close(pos.detach(), expected)
+    assert bigger.get_video_embeddings(torch.zeros(1, 8, 3, 96, 128)).visual_proj.shape == (1, 32)
+
+
+def test_export_writes_pos_embed_at_the_img_size_grid(make_tiny):
+    model = make_tiny(
+        spatial_resolution=[128, 128], visual_encoder=attrs.evolve(preset("tiny").visual_encoder, img_size=64)
+    )
+    state = export_state_dict(model)
+    assert state["visual_encoder.pos_embed"].shape == (1, 1 + 8 * 8, 64)
+    assert state[TIED].data_ptr() != state["qformer.bert.embeddings.word_embeddings.weight"].data_ptr()
+
+
+def test_q_bias_v_bias_layout_converts(make_tiny):
+    source = make_tiny(seed=0)
+    state = dict(source.state_dict())
+    for block in range(2):
+        prefix = f"visual_encoder.blocks.{block}.attn."
+        bias = state.pop(prefix + "qkv.bias").clone()
+        q, _, v = bias.chunk(3)
+        state[prefix + "q_bias"], state[prefix + "v_bias"] = q, v
+    target = make_tiny(seed=1)
+    assert target.load_state_dict(state).missing_keys == []
+    loaded = target.visual_encoder.blocks[0].attn.qkv.bias.detach()
+    width = loaded.shape[0] // 3
+    torch.testing.assert_close(loaded[:width], state["visual_encoder.blocks.0.attn.q_bias"])
+    assert torch.all(loaded[width : 2 * width] == 0)
+
+
+def test_qformer_prefix_alias_and_wrappers(tmp_path, make_tiny):
+    blip2_names = {"qformer.": "Qformer.", "itm_proj.": "itm_head."}
+    state = {}
+    for key, value in make_tiny(seed=0).state_dict().items():
+        for ours, theirs in blip2_names.items():
+            key = key.replace(ours, theirs, 1) if key.startswith(ours) else key
+        state["module." + key] = value
+    torch.save(state, tmp_path / "lavis.pth")
+    result = load_pretrained(make_tiny(seed=1), tmp_path / "lavis.pth")
+    assert result.missing_keys == [] and result.unexpected_keys == []
+
+
+def test_strict_mismatch_lists_keys(tmp_path, make_tiny):
+    state = dict(make_tiny(seed=0).state_dict())
+    for key in [
+        "ln_vision.weight",
+        "ln_vision.bias",
+        "query_tokens",
+        "itm_proj.weight",
+        "itm_proj.bias",
+        "logit_bias",
+    ]:
+        del state[key]
+    state["extra.weight"] = torch.zeros(1)
+    torch.save(state, tmp_path / "bad.pth")
+    with pytest.raises(CheckpointMismatchError) as raised:
+        load_pretrained(make_tiny(seed=1), tmp_path / "bad.pth")
+    message = str(raised.value)
+    assert "6 missing key(s)" in message and "ln_vision.bias" in message and ", ..." in message
+    assert "1 unexpected key(s) (extra.weight)" in message and "bad.pth" in message
+    relaxed = load_pretrained(make_tiny(seed=1), tmp_path / "bad.pth", strict=False)
+    assert len(relaxed.missing_keys) == 6
+
+
+def test_shape_mismatch_names_the_source(tmp_path, make_tiny):
+    torch.save(make_tiny(seed=0, embed_dim=16).state_dict(), tmp_path / "e16.pth")
+    with pytest.raises(CheckpointMismatchError, match="e16.pth does not fit"):
+        load_pretrained(make_tiny(seed=1), tmp_path / "e16.pth", strict=False)
+
+
+def test_repo_id_not_in_cache_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="not in the local cache") as raised:
+        read_state_dict("nvidia/Cosmos-Embed1-224p")
+    assert "huggingface-cli download nvidia/Cosmos-Embed1-224p" in str(raised.value)
+    with pytest.raises(FileNotFoundError, match="not found"):
+        read_state_dict(tmp_path / "nope.pth")
+
+
+def test_pickled_objects_are_refused(tmp_path):
+    torch.save({"model": {"weight": torch.zeros(1)}, "config": object()}, tmp_path / "pickled.pth")
+    with pytest.raises(ValueError, match="weights-only"):
+        read_state_dict(tmp_path / "pickled.pth")
+
+
+def test_bert_initialisation_of_the_qformer(tmp_path, make_tiny):
+    from cosmos_embed.model.bert_init import load_bert_into_qformer
+
+    model = make_tiny()
+    hidden, vocab = 64, 545
+    bert = {
+        "bert.embeddings.word_embeddings.weight": torch.randn(vocab, hidden),
+        "bert.embeddings.token_type_embeddings.weight": torch.randn(2, hidden),
+        "bert.embeddings.LayerNorm.gamma": torch.randn(hidden),
+        "cls.predictions.bias": torch.randn(vocab),
+        "bert.pooler.dense.weight": torch.randn(hidden, hidden),
+    }
+    for layer in range(2):
+        bert[f"bert.encoder.layer.{layer}.intermediate.dense.weight"] = torch.randn(256, hidden)
+    save_file(bert, str(tmp_path / "bert.safetensors"))
+    load_bert_into_qformer(model, str(tmp_path / "bert.safetensors"))
+    q = model.qformer
+    torch.testing.assert_close(
+        q.bert.embeddings.word_embeddings.weight[:vocab], bert["bert.embeddings.word_embeddings.weight"]
+    )
+    torch.testing.assert_close(q.bert.embeddings.LayerNorm.weight, bert["bert.embeddings.LayerNorm.gamma"])
+    torch.testing.assert_close(q.cls.predictions.decoder.bias[:vocab], bert["cls.predictions.bias"])
+    assert torch.all(q.cls.predictions.bias == 0)
+    layer = q.bert.encoder.layer[1]
+    torch.testing.assert_close(
+        layer.intermediate_query.dense.weight, bert["bert.encoder.layer.1.intermediate.dense.weight"]
+    )
+    with pytest.raises(ValueError, match="no place in the Q-Former"):
+        save_file({"bert.something.else": torch.zeros(1)}, str(tmp_path / "odd.safetensors"))
+        load_bert_into_qformer(model, str(tmp_path / "odd.safetensors"))
+
+
+def test_build_model_loads_the_checkpoint(tmp_path, make_tiny, videos, text_batch):
+    from cosmos_embed.model.loading import build_model
+
+    source = make_tiny(seed=0)
+    torch.save(source.state_dict(), tmp_path / "ckpt.pth")
+    built = build_model(preset("tiny"), str(tmp_path / "ckpt.pth")).eval()
+    _same_outputs(source, built, videos, text_batch)
+    with pytest.raises(ValueError, match="BERT weights only fit"):
+        build_model(attrs.evolve(preset("tiny"), pretrained_text_encoder=True))
