@@ -11,13 +11,15 @@ from torch import nn
 from cosmos_embed.config import Embed1TrainConfig
 from cosmos_embed.losses import captioning_loss, contrastive_loss, matching_loss
 from cosmos_embed.model.embed1 import CosmosEmbed1
+from cosmos_embed.model.lora import has_lora
 
 
 class Embed1TrainingModule(nn.Module):
     """Contrastive (CLIP or SigLIP) + optional captioning + optional matching loss, each weighted.
 
     Contrastive features are gathered across ranks with gradients, so the loss is computed over the
-    global batch. Checkpoints hold the network's own state dict (the released key layout), not this
+    global batch. With LoRA adapters in the network, LoRA alone decides what trains (adapters plus
+    ``modules_to_save``), so ``train.freeze_visual_encoder`` does not also freeze the ViT's adapters. Checkpoints hold the network's own state dict (the released key layout), not this
     wrapper's, so a training checkpoint loads anywhere a ``CosmosEmbed1`` state dict does.
     """
 
@@ -29,7 +31,7 @@ class Embed1TrainingModule(nn.Module):
         self.use_matching = train.use_text_matching_loss
         self.dec_token_id = dec_token_id
         self.pad_token_id = pad_token_id
-        if train.freeze_visual_encoder:
+        if train.freeze_visual_encoder and not has_lora(network):
             network.freeze_visual_encoder()
 
     def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:

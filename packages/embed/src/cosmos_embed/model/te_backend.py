@@ -7,11 +7,12 @@ warning per process says so.
 
 from __future__ import annotations
 
-import warnings
+import logging
 from types import ModuleType
 
 import torch
 
+logger = logging.getLogger("cosmos.embed")
 _warned = False
 
 
@@ -19,11 +20,10 @@ def _warn_once(reason: str) -> None:
     global _warned
     if not _warned:
         _warned = True
-        warnings.warn(
-            f"model.network.visual_encoder.transformer_engine=true but {reason}; using the PyTorch ViT "
+        logger.warning(
+            "model.network.visual_encoder.transformer_engine=true but %s; using the PyTorch ViT "
             "instead (same weights and outputs). Set transformer_engine=false to silence this.",
-            RuntimeWarning,
-            stacklevel=3,
+            reason,
         )
 
 
