@@ -33,6 +33,22 @@ class Embed1TrainingModule(nn.Module):
         self.pad_token_id = pad_token_id
         if train.freeze_visual_encoder and not has_lora(network):
             network.freeze_visual_encoder()
+        self._freeze_unused_heads()
+
+    def _freeze_unused_heads(self) -> None:
+        """Heads no enabled loss uses get no gradient: keep them out of the optimizer and out of DDP's
+        gradient reduction (which otherwise waits forever for them). The LM decoder weight is tied to
+        the word embeddings, which the text path uses, so it stays trainable."""
+        net = self.network
+        if not self.use_matching:
+            net.itm_proj.requires_grad_(False)
+        if not self.use_captioning:
+            head = net.qformer.cls.predictions
+            head.transform.requires_grad_(False)
+            head.bias.requires_grad_(False)
+            head.decoder.bias.requires_grad_(False)
+        if net.config.contrastive_type == "clip":
+            net.logit_bias.requires_grad_(False)
 
     def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         net = self.network
