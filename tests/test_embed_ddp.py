@@ -131,6 +131,7 @@ def test_cli_training_under_torchrun_with_two_cpu_processes(tmp_path):
         "train.max_iter=2",
         "train.validation_iter=2",
         "dataset.train_dataset.workers=0",
+        "dataset.train_dataset.batch_size=4",
         *overrides,
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

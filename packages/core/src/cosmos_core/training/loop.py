@@ -485,10 +485,12 @@ def _total_loss(losses: Any) -> torch.Tensor:
 
 def _check_has_batches(sampler: ResumableSampler, settings: LoaderSettings) -> None:
     if sampler.shard_size < (settings.batch_size if settings.drop_last else 1):
-        raise ValueError(
-            f"the training dataset has {sampler.dataset_size} samples for {sampler.num_replicas} rank(s), "
-            f"fewer than one batch of {settings.batch_size} per rank with drop_last; "
-            "lower the batch size or add data"
+        raise ConfigError(
+            [
+                f"the training dataset has {sampler.dataset_size} samples for {sampler.num_replicas} rank(s), "
+                f"fewer than one batch of {settings.batch_size} per rank with drop_last; lower the "
+                "training batch_size, set drop_last=false, or add data"
+            ]
         )
 
 
