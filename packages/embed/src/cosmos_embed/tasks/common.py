@@ -84,14 +84,13 @@ def _flatten(data: Any, prefix: str) -> dict[str, Any]:
     return {prefix: data}
 
 
-def differing_fields(spec: ModelConfig, checkpoint: ModelConfig) -> list[str]:
-    """Paths of ``model.network`` / ``model.lora`` fields where a spec and a checkpoint disagree."""
-    ours = _flatten(unstructure(spec.network), "model.network") | _flatten(
-        unstructure(spec.lora), "model.lora"
-    )
-    theirs = _flatten(unstructure(checkpoint.network), "model.network") | _flatten(
-        unstructure(checkpoint.lora), "model.lora"
-    )
+def differing_fields(spec: ModelConfig, checkpoint: ModelConfig, sections: tuple[str, ...]) -> list[str]:
+    """Paths of fields in ``model.<section>`` where a spec and a checkpoint disagree."""
+    ours: dict[str, Any] = {}
+    theirs: dict[str, Any] = {}
+    for section in sections:
+        ours |= _flatten(unstructure(getattr(spec, section)), f"model.{section}")
+        theirs |= _flatten(unstructure(getattr(checkpoint, section)), f"model.{section}")
     return sorted(path for path in ours.keys() | theirs.keys() if ours.get(path) != theirs.get(path))
 
 
@@ -115,17 +114,20 @@ def read_weights(path: str) -> tuple[dict[str, torch.Tensor], ModelConfig | None
     return read_state_dict(path), None
 
 
-def network_from_checkpoint(path: str, spec: ModelConfig) -> tuple[CosmosEmbed1, ModelConfig]:
+def network_from_checkpoint(
+    path: str, spec: ModelConfig, sections: tuple[str, ...] = ("network", "lora")
+) -> tuple[CosmosEmbed1, ModelConfig]:
     """Rebuild the network a checkpoint was trained with and load it (LoRA adapters merged).
 
     The checkpoint's stored model config wins over the spec; the fields that differ are named once,
-    so nobody has to repeat network settings to use a checkpoint.
+    so nobody has to repeat network settings to use a checkpoint. Training from a checkpoint compares
+    only ``network``: whether to add LoRA adapters is the new run's choice.
     """
     state, trained_with = read_weights(path)
     if trained_with is None:
         model_cfg = spec
     else:
-        differing = differing_fields(spec, trained_with)
+        differing = differing_fields(spec, trained_with, sections)
         if differing:
             logger.warning(
                 "the spec's model section differs from the one %s was trained with in %s; using the "

@@ -59,7 +59,7 @@ def run(config: ExperimentConfig, ctx: RunContext) -> int:
 def _train(config: ExperimentConfig, ctx: RunContext, dist, folder) -> int:
     model_cfg = config.model
     if model_cfg.pretrained_model_path:
-        network, _ = network_from_checkpoint(model_cfg.pretrained_model_path, model_cfg)
+        network, _ = network_from_checkpoint(model_cfg.pretrained_model_path, model_cfg, sections=("network",))
         logger.info("initialised from %s", model_cfg.pretrained_model_path)
     else:
         from cosmos_embed.model.loading import build_model

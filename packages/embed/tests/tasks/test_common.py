@@ -1,0 +1,81 @@
+import attrs
+import pytest
+import torch
+
+from cosmos_core.training.checkpoint import CHECKPOINT_FORMAT, atomic_save
+from cosmos_embed.config import ModelConfig
+from cosmos_embed.model.embed1 import CosmosEmbed1
+from cosmos_embed.model.presets import preset
+from cosmos_embed.tasks.common import (
+    CheckpointFamilyError,
+    checkpoint_metadata,
+    differing_fields,
+    network_from_checkpoint,
+    read_weights,
+)
+
+
+def tiny_model_config(**network) -> ModelConfig:
+    return ModelConfig(network=attrs.evolve(preset("tiny"), **network))
+
+
+def trainer_payload(model_state, metadata):
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "model": model_state,
+        "optimizer": {},
+        "scheduler": {},
+        "scaler": None,
+        "iteration": 1,
+        "rng": [],
+        "data": {},
+        "metadata": metadata,
+    }
+
+
+def test_differing_fields_name_network_and_lora_paths():
+    spec = tiny_model_config(embed_dim=48)
+    trained = attrs.evolve(tiny_model_config(), lora=attrs.evolve(ModelConfig().lora, enabled=True))
+    assert differing_fields(spec, trained, ("network", "lora")) == ["model.lora.enabled", "model.network.embed_dim"]
+    assert differing_fields(spec, trained, ("network",)) == ["model.network.embed_dim"]
+
+
+def test_checkpoint_config_wins_over_the_spec(tmp_path):
+    trained_cfg = tiny_model_config()
+    network = CosmosEmbed1(trained_cfg.network)
+    metadata = {"family": "cosmos-embed1", "model": checkpoint_metadata_model(trained_cfg)}
+    path = atomic_save(trainer_payload(network.state_dict(), metadata), tmp_path / "ckpt.pth")
+    rebuilt, used = network_from_checkpoint(str(path), tiny_model_config(embed_dim=48, num_query_tokens=2))
+    assert used.network == trained_cfg.network
+    for key, value in network.state_dict().items():
+        assert torch.equal(rebuilt.state_dict()[key], value), key
+
+
+def checkpoint_metadata_model(model_cfg: ModelConfig) -> dict:
+    from cosmos_core.config.loader import unstructure
+
+    return unstructure(model_cfg)
+
+
+def test_a_checkpoint_of_another_family_is_refused(tmp_path):
+    path = atomic_save(
+        trainer_payload({"net.weight": torch.zeros(2)}, {"family": "cosmos-transfer1"}), tmp_path / "t.pth"
+    )
+    with pytest.raises(CheckpointFamilyError, match="is a cosmos-transfer1 checkpoint, not a cosmos-embed1 one"):
+        read_weights(str(path))
+
+
+def test_plain_state_dict_files_load_without_metadata(tmp_path):
+    network = CosmosEmbed1(preset("tiny"))
+    path = tmp_path / "weights.pth"
+    torch.save(network.state_dict(), path)
+    state, trained_with = read_weights(str(path))
+    assert trained_with is None and set(state) == set(network.state_dict())
+
+
+def test_checkpoint_metadata_holds_family_and_model_section():
+    from cosmos_embed.config import ExperimentConfig
+
+    metadata = checkpoint_metadata(ExperimentConfig())
+    assert metadata["family"] == "cosmos-embed1"
+    assert metadata["model"]["network"]["embed_dim"] == 256
