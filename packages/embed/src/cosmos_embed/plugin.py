@@ -20,12 +20,13 @@ def cosmos_register_tasks(registry: TaskRegistry) -> None:
                 "evaluate": "cosmos_embed.tasks.evaluate:run",
                 "inference": "cosmos_embed.tasks.inference:run",
                 "summary": "cosmos_embed.tasks.summary:run",
+                "export": "cosmos_embed.tasks.export:run",
             },
             specs_package="cosmos_embed",
             description="Cosmos-Embed1 video-text embeddings",
             validator="cosmos_embed.validation:validate_experiment",
         ),
-        help="Cosmos-Embed1 video-text embedding model (train, evaluate, inference, summary)",
+        help="Cosmos-Embed1 video-text embedding model (train, evaluate, inference, export, summary)",
     )
 
 

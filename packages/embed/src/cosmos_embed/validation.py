@@ -52,6 +52,10 @@ def validate_experiment(config: ExperimentConfig, action: str, host: PluginHost)
             )
         if config.inference.k <= 0:
             problems.append(f"inference.k must be positive, got {config.inference.k}")
+    if action == "export":
+        from cosmos_embed.export_inputs import export_problems
+
+        problems += export_problems(config, host)
     return problems
 
 

@@ -210,3 +210,16 @@ def test_build_model_loads_the_checkpoint(tmp_path, make_tiny, videos, text_batc
     _same_outputs(source, built, videos, text_batch)
     with pytest.raises(ValueError, match="BERT weights only fit"):
         build_model(attrs.evolve(preset("tiny"), pretrained_text_encoder=True))
+
+
+def test_non_square_model_exports_at_the_stored_grid_and_reloads():
+    import attrs
+
+    from cosmos_embed.model.embed1 import CosmosEmbed1
+    from cosmos_embed.model.loading import export_state_dict, load_state_dict_into
+    from cosmos_embed.model.presets import preset
+
+    cfg = attrs.evolve(preset("tiny"), spatial_resolution=[48, 64])
+    state = export_state_dict(CosmosEmbed1(cfg))
+    assert state["visual_encoder.pos_embed"].shape[1] == 1 + 8 * 8  # img_size 64 / patch 8
+    load_state_dict_into(CosmosEmbed1(cfg), state, strict=True)

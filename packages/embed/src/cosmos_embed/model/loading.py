@@ -20,7 +20,7 @@ from cosmos_core.errors import UserInputError
 from torch import nn
 
 from cosmos_embed.model.config import NetworkConfig
-from cosmos_embed.model.dims import stored_patch_grid
+from cosmos_embed.model.dims import patch_grid, stored_patch_grid
 from cosmos_embed.model.embed1 import QFORMER_PREFIX, CosmosEmbed1
 from cosmos_embed.model.hub import WeightsNotFoundError, local_snapshot, looks_like_repo_id
 from cosmos_embed.model.vit import resample_pos_embed
@@ -176,7 +176,9 @@ def export_state_dict(model: CosmosEmbed1) -> StateDict:
             f"the model still holds LoRA modules ({adapter_keys[0]}, ...); call "
             "cosmos_embed.model.lora.merge_lora(model) before exporting"
         )
-    state[POS_EMBED_KEY] = resample_pos_embed(state[POS_EMBED_KEY], stored_patch_grid(model.config))
+    state[POS_EMBED_KEY] = resample_pos_embed(
+        state[POS_EMBED_KEY], stored_patch_grid(model.config), patch_grid(model.config)
+    )
     state[TIED_DECODER_KEY] = state[TIED_DECODER_KEY].clone()
     return state
 
