@@ -8,7 +8,8 @@ RUN    := $(VENV)/bin/cosmos-run
 export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 export HF_HUB_OFFLINE := 1
 export WANDB_MODE ?= disabled
-PACKAGES := packages/core packages/datasets packages/embed packages/transfer packages/export
+PACKAGES := packages/core packages/datasets packages/embed packages/transfer packages/export \
+            plugins/cosmos-plugin-video-folder
 STAMP := $(VENV)/.installed
 
 .PHONY: env demo test lint clean-demo

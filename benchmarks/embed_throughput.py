@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import torch
-
 from cosmos_core.training.precision import resolve_precision
 from cosmos_embed.model.embed1 import CosmosEmbed1
 from cosmos_embed.model.presets import PRESETS, preset
@@ -27,7 +26,8 @@ from cosmos_embed.model.presets import PRESETS, preset
 def machine() -> str:
     if torch.cuda.is_available():
         return f"{torch.cuda.get_device_name()} (torch {torch.__version__})"
-    return f"CPU {platform.processor() or platform.machine()} x{torch.get_num_threads()} threads (torch {torch.__version__})"
+    cpu = platform.processor() or platform.machine()
+    return f"CPU {cpu} x{torch.get_num_threads()} threads (torch {torch.__version__})"
 
 
 def measure(name: str, batch_size: int, precision: str, iterations: int, warmup: int, device: torch.device) -> dict:
@@ -39,7 +39,9 @@ def measure(name: str, batch_size: int, precision: str, iterations: int, warmup:
     model.eval()
     plan = resolve_precision(precision, device)
     height, width = cfg.spatial_resolution
-    videos = torch.randint(0, 256, (batch_size, cfg.num_video_frames, 3, height, width), dtype=torch.uint8, device=device)
+    videos = torch.randint(
+        0, 256, (batch_size, cfg.num_video_frames, 3, height, width), dtype=torch.uint8, device=device
+    )
     with torch.no_grad():
         for step in range(warmup + iterations):
             if step == warmup:

@@ -155,7 +155,9 @@ def test_inference_searches_text_and_video_and_caches_the_database(trained, samp
     for kind in ("text_to_video", "video_to_video"):
         [before], [after] = results[kind], again[kind]
         assert [r["path"] for r in after["results"]] == [r["path"] for r in before["results"]]
-        assert [r["score"] for r in after["results"]] == pytest.approx([r["score"] for r in before["results"]], abs=1e-3)
+        assert [r["score"] for r in after["results"]] == pytest.approx(
+            [r["score"] for r in before["results"]], abs=1e-3
+        )
 
 
 def test_cache_from_another_checkpoint_is_refused(trained, sample_data, tmp_path, capsys):

@@ -2,7 +2,8 @@
 
 Run by ``torch.distributed.run`` this file is the worker: each rank embeds its half of a batch, the
 contrastive loss over the gathered batch must equal the single-process loss on the whole batch, and
-after DDP optimizer steps (plain SGD, so the weights follow the gradients linearly) both ranks' weights must be identical.
+after DDP optimizer steps (plain SGD, so the weights follow the gradients linearly) both ranks'
+weights must be identical.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from cosmos_embed.config import Embed1TrainConfig
 from cosmos_embed.model.embed1 import CosmosEmbed1
 from cosmos_embed.model.presets import preset

@@ -7,7 +7,6 @@ import json
 
 import pytest
 import torch
-
 from cosmos_core.cli import main
 from cosmos_core.plugins import load_plugins
 from cosmos_datasets.config import SingleDatasetConfig

@@ -6,7 +6,6 @@ import json
 
 import pytest
 import torch
-
 from cosmos_core.cli import main
 from cosmos_core.training import load_checkpoint
 from cosmos_datasets.samples import generate_sample_dataset

@@ -116,7 +116,10 @@ def test_a_spec_uses_the_plugin_dataset_by_name(venv, tmp_path):
         f"dataset.train_dataset.data_root={data}",
         "dataset.train_dataset.workers=0",
         "dataset.train_dataset.batch_size=4",
-        "dataset.val_dataset.metadata=null",  # no validation split in this folder
+        "dataset.val_dataset.dataset_type=video_folder",  # validate on the same folder
+        f"dataset.val_dataset.data_root={data}",
+        "dataset.val_dataset.split=train",
+        "dataset.val_dataset.batch_size=4",
     ]
     run(train, env=clean_env(), cwd=tmp_path)
     assert (results / "train" / "cosmos_embed1_model_latest.pth").is_file()

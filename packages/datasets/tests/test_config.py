@@ -35,6 +35,7 @@ def test_seed_fields_and_defaults():
     config = attrs.asdict(SingleDatasetConfig())
     assert {key: config[key] for key in SEED_DEFAULTS} == SEED_DEFAULTS
     assert (config["decode_backend"], config["num_samples"]) == ("decord", 64)
+    assert (config["http_timeout_sec"], config["http_attempts"]) == (30.0, 3)
     assert all(field_help(field) for field in attrs.fields(SingleDatasetConfig))
 
 
@@ -63,6 +64,8 @@ def test_structures_from_a_dict_including_a_caption_field_list():
         ({"resolution": [224]}, "resolution must be"),
         ({"num_video_frames": 0}, "num_video_frames must be at least 1"),
         ({"workers": -1}, "workers must be 0 or more"),
+        ({"chunk_size_sec": 0}, "chunk_size_sec must be greater than 0 seconds"),
+        ({"http_attempts": 0}, "http_attempts must be at least 1"),
         ({"bogus": 1}, "bogus"),
     ],
 )

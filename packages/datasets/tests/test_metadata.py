@@ -1,6 +1,6 @@
 import pytest
 from cosmos_datasets.errors import MetadataError
-from cosmos_datasets.metadata import read_records, require_field, require_text
+from cosmos_datasets.metadata import read_csv_records, read_records, require_text
 
 
 def test_json_array_records_carry_their_starting_line(tmp_path):
@@ -51,15 +51,6 @@ def test_missing_and_empty_files(tmp_path):
         read_records(tmp_path / "empty.json")
 
 
-def test_require_field_names_field_type_and_location():
-    with pytest.raises(MetadataError) as info:
-        require_field({"path": "a.mp4"}, "anomaly_type", dataset_type="vad_r1", path="m.json", line=7)
-    message = str(info.value)
-    assert message.startswith("m.json:7:") and "'anomaly_type'" in message and "vad_r1" in message
-    assert "fields present: path" in message
-    assert require_field({"fps": 30}, "fps", dataset_type="vad_r1", path="m.json", line=1) == 30
-
-
 def test_require_text_takes_the_first_present_alternative():
     fields = ("path", "video_path")
     assert require_text({"video_path": "v.mp4"}, fields, dataset_type="vad_r1", path="m", line=1) == "v.mp4"
@@ -67,3 +58,32 @@ def test_require_text_takes_the_first_present_alternative():
         require_text({"fps": 30}, fields, dataset_type="vad_r1", path="m", line=2)
     with pytest.raises(MetadataError, match="m:3: .* 'path' must be a non-empty string"):
         require_text({"path": 5}, fields, dataset_type="vad_r1", path="m", line=3)
+
+
+def test_one_json_object_over_several_lines_is_one_record(tmp_path):
+    path = tmp_path / "msrvtt.json"
+    path.write_text('\n{\n  "videos": [],\n  "sentences": []\n}\n')
+    assert read_records(path) == [(2, {"videos": [], "sentences": []})]
+
+
+def test_csv_rows_carry_their_line(tmp_path):
+    path = tmp_path / "k.csv"
+    path.write_text('label, youtube_id\n\n"air drumming", abc\r\nzumba,"x,y"\n')
+    rows = read_csv_records(path, dataset_type="kinetics", required=("youtube_id",), example="label,youtube_id")
+    assert rows == [(3, {"label": "air drumming", "youtube_id": "abc"}), (4, {"label": "zumba", "youtube_id": "x,y"})]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("label\nzumba\n", r"k.csv:1: the kinetics CSV header has no 'youtube_id' column \(found: label\)"),
+        ("label,youtube_id\nzumba\n", r"k.csv:2: expected 2 comma-separated fields \(label,youtube_id\), got 1"),
+        ('label,youtube_id\nzumba,"abc\n', r"k.csv:\d: malformed CSV|k.csv:\d: expected 2"),
+        ("", "k.csv: the kinetics CSV file is empty; expected a header row like label,youtube_id"),
+    ],
+)
+def test_malformed_csv_names_file_and_line(tmp_path, text, message):
+    path = tmp_path / "k.csv"
+    path.write_text(text)
+    with pytest.raises(MetadataError, match=message):
+        read_csv_records(path, dataset_type="kinetics", required=("youtube_id",), example="label,youtube_id")

@@ -13,10 +13,10 @@ def test_plugin_import_is_cheap():
     assert result.stdout.strip() == "[]"
 
 
-def test_registers_mock_and_vad_r1():
+def test_registers_every_dataset_type_of_the_seed():
     registry = DatasetRegistry()
     plugin.cosmos_register_datasets(registry)
-    assert registry.names() == ["mock", "vad_r1"]
+    assert registry.names() == sorted(["mock", "vad_r1", "vad_r1_chunks", "msrvtt", "kinetics", "http"])
     assert all(entry.help for entry in registry.entries())
     dataset = registry.get("mock")(SingleDatasetConfig(num_samples=3, resolution=[8, 8]), training=True)
     assert len(dataset) == 3 and dataset[0]["video"].shape == (8, 3, 8, 8)

@@ -3,6 +3,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from cosmos_datasets import sample_formats
 from cosmos_datasets.errors import VideoDecodeError
 from cosmos_datasets.samples import (
     SAMPLE_CLASSES,
@@ -81,3 +82,16 @@ def test_broken_video_helpers(tmp_path, sample_dataset):
 def test_write_video_needs_even_sizes(tmp_path):
     with pytest.raises(ValueError, match="even frame size"):
         write_video(tmp_path / "odd.mp4", np.zeros((2, 15, 16, 3), dtype=np.uint8))
+
+
+def test_sample_formats_cli_prints_the_overrides(sample_dataset, tmp_path, capsys):
+    metadata = tmp_path / "metadata.json"
+    metadata.write_text(sample_dataset.read_text())
+    assert sample_formats.main([str(metadata), "msrvtt"]) == 0
+    output = capsys.readouterr().out.split()
+    assert output[0] == "dataset.train_dataset.dataset_type=msrvtt"
+    assert f"dataset.train_dataset.metadata={tmp_path}/msrvtt.json" in output
+    with pytest.raises(ValueError, match="needs url_base"):
+        sample_formats.write_sample_format(metadata, "http")
+    with pytest.raises(ValueError, match="unknown sample format 'csv'"):
+        sample_formats.write_sample_format(metadata, "csv")

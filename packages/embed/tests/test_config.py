@@ -38,9 +38,7 @@ def test_unknown_key_and_wrong_type_name_their_paths():
 def test_lora_with_transformer_engine_is_a_config_error_that_says_why():
     config = build("model.lora.enabled=true", "model.network.visual_encoder.transformer_engine=true")
     problems = validate_experiment(config, "train", load_plugins())
-    assert any(
-        "model.lora.enabled" in p and "transformer_engine=false" in p and "PEFT" in p for p in problems
-    )
+    assert any("model.lora.enabled" in p and "transformer_engine=false" in p and "PEFT" in p for p in problems)
 
 
 def test_unknown_dataset_type_and_callback_suggest_registered_names():

@@ -48,10 +48,7 @@ def test_siglip_sign_convention_and_formula():
     assert matched < shuffled  # aligned pairs are rewarded, mismatched ones punished
     logits = 10.0 * text @ text.t() - 10.0
     signs = 2 * torch.eye(4) - 1
-    reference = (
-        -sum(math.log(torch.sigmoid(signs[i, j] * logits[i, j]).item()) for i in range(4) for j in range(4))
-        / 4
-    )
+    reference = -sum(math.log(torch.sigmoid(signs[i, j] * logits[i, j]).item()) for i in range(4) for j in range(4)) / 4
     assert matched.item() == pytest.approx(reference, rel=1e-5)
 
 

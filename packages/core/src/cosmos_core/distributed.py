@@ -243,9 +243,7 @@ def maybe_relaunch(num_gpus: int, num_nodes: int, argv: Sequence[str]) -> int | 
     visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
     requested = visible if num_gpus == -1 else num_gpus
     if requested > visible > 0:
-        logger.warning(
-            "train.num_gpus=%d but only %d GPU(s) are visible; using %d", num_gpus, visible, visible
-        )
+        logger.warning("train.num_gpus=%d but only %d GPU(s) are visible; using %d", num_gpus, visible, visible)
     nproc = min(requested, visible)
     if nproc < 1 or (nproc == 1 and num_nodes <= 1):
         return None

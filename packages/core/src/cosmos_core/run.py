@@ -38,11 +38,7 @@ def bundled_specs(family: ModelFamily) -> dict[str, Path]:
     folder = importlib.resources.files(family.specs_package) / "specs"
     if not folder.is_dir():
         return {}
-    return {
-        Path(item.name).stem: Path(str(item))
-        for item in folder.iterdir()
-        if item.name.endswith((".yaml", ".yml"))
-    }
+    return {Path(item.name).stem: Path(str(item)) for item in folder.iterdir() if item.name.endswith((".yaml", ".yml"))}
 
 
 def resolve_spec(family: ModelFamily, spec: str) -> Path:

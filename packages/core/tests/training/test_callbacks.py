@@ -54,9 +54,7 @@ def test_unknown_name_suggests_the_closest(registry):
 
 def test_bad_parameters_are_reported_together_with_their_paths(registry):
     with pytest.raises(ConfigError) as info:
-        build_callbacks(
-            {"iter_speed": {"every": 5}, "gradient_clip": {"clip_norm": -1}, "log_losses": [1]}, registry
-        )
+        build_callbacks({"iter_speed": {"every": 5}, "gradient_clip": {"clip_norm": -1}, "log_losses": [1]}, registry)
     problems = info.value.problems
     assert len(problems) == 3
     assert problems[0].startswith("train.callbacks.iter_speed:") and "every" in problems[0]
@@ -69,9 +67,7 @@ def test_null_params_and_family_defaults(registry):
         {"wandb": None}, registry, defaults={"wandb": {"project": "p", "enable": True}, "unused": {"x": 1}}
     )
     assert callback.project == "p" and callback.enable
-    (override,) = build_callbacks(
-        {"wandb": {"project": "mine"}}, registry, defaults={"wandb": {"project": "p"}}
-    )
+    (override,) = build_callbacks({"wandb": {"project": "mine"}}, registry, defaults={"wandb": {"project": "p"}})
     assert override.project == "mine"
 
 

@@ -14,9 +14,7 @@ def test_defaults_are_valid():
 def test_cosine_needs_decay_beyond_warmup():
     cfg = TrainConfig(optim=OptimConfig(warmup_steps=1000, lr_decay_iters=1000, policy="cosine"))
     (problem,) = validate_train_config(cfg)
-    assert problem.startswith(
-        "train.optim.lr_decay_iters (1000) must be greater than train.optim.warmup_steps"
-    )
+    assert problem.startswith("train.optim.lr_decay_iters (1000) must be greater than train.optim.warmup_steps")
     assert "cosine" in problem
 
 

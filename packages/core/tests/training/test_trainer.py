@@ -95,9 +95,7 @@ def test_data_order_crosses_epochs(toy_trainer):
 def test_gradient_accumulation_matches_the_large_batch(toy_trainer):
     """Batch 4 x 2 accumulation steps updates like batch 8 (equal micro-batches, mean losses)."""
     big = toy_trainer(batch_size=8, max_iter=3, optim={"optim": "sgd", "warmup_steps": 0})
-    small = toy_trainer(
-        batch_size=4, grad_accum_steps=2, max_iter=3, optim={"optim": "sgd", "warmup_steps": 0}
-    )
+    small = toy_trainer(batch_size=4, grad_accum_steps=2, max_iter=3, optim={"optim": "sgd", "warmup_steps": 0})
 
     class NoNoise(torch.nn.Module):  # the toy's forward noise differs between the two splits
         def __init__(self, inner):
@@ -162,9 +160,7 @@ def test_empty_batches_are_skipped_and_reasons_collected(toy_trainer, toys):
     trainer = toy_trainer(max_iter=5, dataset=toys.ToyDataset(empty_indices=empty + partial))
     trainer.fit()
     assert trainer.module.batch_sizes[:3] == [4, 3, 4]
-    assert sorted(entry["path"] for entry in trainer.skipped) == sorted(
-        f"video_{i}.mp4" for i in empty + partial
-    )
+    assert sorted(entry["path"] for entry in trainer.skipped) == sorted(f"video_{i}.mp4" for i in empty + partial)
     assert all(entry["reason"] == "cannot decode" for entry in trainer.skipped)
     # 5 iterations consumed 6 batches; epoch 1 meets the same unreadable files without duplicates
     trainer2 = toy_trainer(max_iter=12, dataset=toys.ToyDataset(empty_indices=empty + partial))

@@ -1,7 +1,8 @@
 """``SingleDatasetConfig``: one of ``dataset.{train,val,test,inference}_dataset``.
 
-Field names and defaults follow the Cosmos-Embed1 SingleDatasetConfig table of the TAO docs; two fields
-are our additions: ``decode_backend`` and ``num_samples`` (size of the ``mock`` dataset).
+Field names and defaults follow the Cosmos-Embed1 SingleDatasetConfig table of the TAO docs; these
+fields are our additions: ``decode_backend``, ``num_samples`` (size of the ``mock`` dataset),
+``http_timeout_sec`` and ``http_attempts`` (the ``http`` type's downloads).
 """
 
 from __future__ import annotations
@@ -58,9 +59,12 @@ class SingleDatasetConfig:
         help="Dataset class to use: mock, vad_r1, vad_r1_chunks, msrvtt, kinetics, http "
         "(any name a cosmos plugin registered; `cosmos-run list datasets` shows them).",
     )
-    metadata: str | None = option(None, help="Path to the metadata JSON or JSONL file.")
+    metadata: str | None = option(None, help="Path to the metadata JSON or JSONL file (a CSV file for kinetics).")
     data_root: str | None = option(
-        None, help="Root directory for video data; relative video paths in the metadata are joined to it."
+        None,
+        help="Root directory for video data; relative video paths in the metadata are joined to it "
+        "(kinetics: searched for the clips when mp4_urls is unset; http: where downloads are cached, "
+        "default ~/.cache/cosmos-run/http).",
     )
     num_video_frames: int = option(
         8, help="Number of video frames to sample uniformly from each video.", validator=_positive
@@ -125,3 +129,13 @@ class SingleDatasetConfig:
         "when it is not installed.",
     )
     num_samples: int = option(64, help="Number of samples of the mock dataset.", validator=_positive)
+    http_timeout_sec: float = option(
+        30.0,
+        help="http datasets: seconds to wait for a connection or for the next bytes of a download.",
+        validator=_positive_seconds,
+    )
+    http_attempts: int = option(
+        3,
+        help="http datasets: tries per URL (with exponential backoff) before it is skipped as a missing file.",
+        validator=_positive,
+    )

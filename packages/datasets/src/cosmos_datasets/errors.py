@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from cosmos_core.errors import UserInputError
 
-class DatasetError(Exception):
-    """Base class of the errors of cosmos_datasets."""
+
+class DatasetError(UserInputError):
+    """Base class of the errors of cosmos_datasets: bad metadata, configs or videos the user can fix."""
 
 
 class DatasetConfigError(DatasetError, ValueError):

@@ -59,8 +59,5 @@ class LabelMap:
                 f"(known: {', '.join(map(repr, self.ids))}); add it to caption_to_label"
             ) from None
 
-    def __contains__(self, text: object) -> bool:
-        return text in self.ids
-
     def __len__(self) -> int:
         return len(self.names)

@@ -15,11 +15,6 @@ from cosmos_datasets.skips import SkipLog, SkippedSample
 from torch.utils.data import DataLoader
 
 
-@pytest.fixture
-def sample_entries(sample_dataset) -> list[dict]:
-    return json.loads(sample_dataset.read_text())
-
-
 def vad(config, training=False) -> VadR1Dataset:
     return VadR1Dataset(config, training=training)
 

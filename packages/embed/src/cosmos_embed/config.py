@@ -34,9 +34,7 @@ class ModelConfig:
         help="Pretrained weights: a local .pth/.safetensors file, a local Hugging Face-layout directory, "
         "or a Hugging Face repo id found in the local cache.",
     )
-    pretrained_model_strict: bool = option(
-        True, help="Strict state_dict matching when loading pretrained weights."
-    )
+    pretrained_model_strict: bool = option(True, help="Strict state_dict matching when loading pretrained weights.")
     precision: Precision = option("bf16", help="Precision for evaluation and inference: bf16, fp16 or fp32.")
     input_hw: list[int] = option(
         help="Data-loader input resolution [H, W]. Distinct from model.network.spatial_resolution.",
@@ -123,9 +121,7 @@ class EvaluateConfig:
     checkpoint: str | None = option(None, help="Path to the model checkpoint for evaluation.")
     max_batches: int = option(-1, help="Maximum number of batches to run. -1 runs all batches.")
     num_gpus: int = option(1, help="Number of GPUs for evaluation.")
-    callbacks: ValidationEvalConfig = option(
-        help="Evaluation metrics configuration.", factory=ValidationEvalConfig
-    )
+    callbacks: ValidationEvalConfig = option(help="Evaluation metrics configuration.", factory=ValidationEvalConfig)
     load_dataset_pkl: str | None = option(
         None, help="Load pre-computed embeddings from this cache; when it exists, model inference is skipped."
     )

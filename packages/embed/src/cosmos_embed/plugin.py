@@ -58,9 +58,5 @@ def cosmos_register_losses(registry: LossRegistry) -> None:
 
         return siglip_loss(*args, **kwargs)
 
-    registry.add(
-        "clip", clip, help="symmetric InfoNCE over video-text pairs (model.network.contrastive_type)"
-    )
-    registry.add(
-        "siglip", siglip, help="pairwise sigmoid loss with learnable bias (model.network.contrastive_type)"
-    )
+    registry.add("clip", clip, help="symmetric InfoNCE over video-text pairs (model.network.contrastive_type)")
+    registry.add("siglip", siglip, help="pairwise sigmoid loss with learnable bias (model.network.contrastive_type)")

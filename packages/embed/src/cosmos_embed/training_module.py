@@ -19,8 +19,9 @@ class Embed1TrainingModule(nn.Module):
 
     Contrastive features are gathered across ranks with gradients, so the loss is computed over the
     global batch. With LoRA adapters in the network, LoRA alone decides what trains (adapters plus
-    ``modules_to_save``), so ``train.freeze_visual_encoder`` does not also freeze the ViT's adapters. Checkpoints hold the network's own state dict (the released key layout), not this
-    wrapper's, so a training checkpoint loads anywhere a ``CosmosEmbed1`` state dict does.
+    ``modules_to_save``), so ``train.freeze_visual_encoder`` does not also freeze the ViT's adapters.
+    Checkpoints hold the network's own state dict (the released key layout), not this wrapper's, so a
+    training checkpoint loads anywhere a ``CosmosEmbed1`` state dict does.
     """
 
     def __init__(self, network: CosmosEmbed1, train: Embed1TrainConfig, dec_token_id: int, pad_token_id: int):

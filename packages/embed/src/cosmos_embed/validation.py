@@ -82,13 +82,9 @@ def _unsupported_training_features(config: ExperimentConfig) -> list[str]:
     """TAO options whose algorithms are not public; refusing them beats silently ignoring them."""
     problems = []
     if config.train.ema.enabled:
-        problems.append(
-            "train.ema.enabled: EMA training is not implemented in cosmos-run yet; set it to false"
-        )
+        problems.append("train.ema.enabled: EMA training is not implemented in cosmos-run yet; set it to false")
     if config.train.damp.enabled:
-        problems.append(
-            "train.damp.enabled: DAMP is not implemented in cosmos-run (its algorithm is not public)"
-        )
+        problems.append("train.damp.enabled: DAMP is not implemented in cosmos-run (its algorithm is not public)")
     if config.train.spectral_reparam:
         problems.append(
             "train.spectral_reparam: spectral reparameterization is not implemented in cosmos-run; set it to false"

@@ -54,12 +54,8 @@ def test_presets_are_valid():
 
 
 def test_scale_and_vit_type_must_agree():
-    problems = validate_network_config(
-        attrs.evolve(preset("224p"), scale="tiny", spatial_resolution=[64, 64])
-    )
-    assert any(
-        "visual_encoder.type=eva_vit_g does not go with model.network.scale=tiny" in p for p in problems
-    )
+    problems = validate_network_config(attrs.evolve(preset("224p"), scale="tiny", spatial_resolution=[64, 64]))
+    assert any("visual_encoder.type=eva_vit_g does not go with model.network.scale=tiny" in p for p in problems)
 
 
 def test_lora_with_transformer_engine_is_a_config_error():

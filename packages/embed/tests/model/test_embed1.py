@@ -51,9 +51,7 @@ def test_meta_device_construction_of_the_full_model():
         )
     assert model.visual_encoder.pos_embed.shape == (1, 1025, 1408)
     assert model.visual_encoder.pos_embed.is_meta
-    assert (
-        model.qformer.cls.predictions.decoder.weight is model.qformer.bert.embeddings.word_embeddings.weight
-    )
+    assert model.qformer.cls.predictions.decoder.weight is model.qformer.bert.embeddings.word_embeddings.weight
 
 
 def test_meta_built_model_materialises_and_loads(tiny_model, videos):
@@ -81,9 +79,7 @@ def test_state_dict_key_layout(tiny_model):
     } <= keys
     assert "visual_encoder.blocks.0.attn.qkv.bias" in keys
     q = QFORMER_PREFIX + "bert.encoder.layer."
-    assert (
-        q + "0.crossattention.self.key.weight" in keys and q + "1.crossattention.self.key.weight" not in keys
-    )
+    assert q + "0.crossattention.self.key.weight" in keys and q + "1.crossattention.self.key.weight" not in keys
     assert q + "0.intermediate_query.dense.weight" in keys
     assert QFORMER_PREFIX + "cls.predictions.decoder.weight" in keys
     assert not any("token_type" in key for key in keys)
@@ -129,9 +125,7 @@ def test_query_pooling_types(make_tiny, videos, pooling, shape):
 def test_heldout_frames_only_in_training(make_tiny, videos):
     model = make_tiny(num_heldout_frames=3)
     encoded_frames = []
-    model.visual_encoder.register_forward_hook(
-        lambda module, args, out: encoded_frames.append(args[0].shape[0])
-    )
+    model.visual_encoder.register_forward_hook(lambda module, args, out: encoded_frames.append(args[0].shape[0]))
     model.get_video_embeddings(videos)
     model.train()
     out = model.get_video_embeddings(videos)

@@ -41,9 +41,7 @@ def test_safetensors_round_trip_with_export_layout(tmp_path, make_tiny, videos, 
     save_file(export_state_dict(source), str(path))
     assert load_pretrained(target, path).missing_keys == []
     _same_outputs(source, target, videos, text_batch)
-    assert (
-        target.qformer.cls.predictions.decoder.weight is target.qformer.bert.embeddings.word_embeddings.weight
-    )
+    assert target.qformer.cls.predictions.decoder.weight is target.qformer.bert.embeddings.word_embeddings.weight
 
 
 def test_hugging_face_sharded_directory(tmp_path, make_tiny, videos, text_batch):
@@ -55,9 +53,7 @@ def test_hugging_face_sharded_directory(tmp_path, make_tiny, videos, text_batch)
     for shard, shard_keys in shards.items():
         save_file({k: state[k].to(torch.bfloat16) for k in shard_keys}, str(tmp_path / shard))
         weight_map.update(dict.fromkeys(shard_keys, shard))
-    (tmp_path / "model.safetensors.index.json").write_text(
-        json.dumps({"metadata": {}, "weight_map": weight_map})
-    )
+    (tmp_path / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
     result = load_pretrained(target, tmp_path)
     assert result.missing_keys == [] and result.unexpected_keys == []
     out_a, out_b = (
@@ -214,7 +210,6 @@ def test_build_model_loads_the_checkpoint(tmp_path, make_tiny, videos, text_batc
 
 def test_non_square_model_exports_at_the_stored_grid_and_reloads():
     import attrs
-
     from cosmos_embed.model.embed1 import CosmosEmbed1
     from cosmos_embed.model.loading import export_state_dict, load_state_dict_into
     from cosmos_embed.model.presets import preset

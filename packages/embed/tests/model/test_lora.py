@@ -17,9 +17,7 @@ def test_only_adapters_and_modules_to_save_train(tiny_model):
     trainable = [name for name, p in model.named_parameters() if p.requires_grad]
     assert trainable and all("lora_" in name or "modules_to_save" in name for name in trainable)
     assert any(name.startswith("visual_encoder.blocks.0.attn.qkv.lora_A") for name in trainable)
-    assert any(
-        name.startswith("qformer.bert.encoder.layer.0.crossattention.self.query.lora_A") for name in trainable
-    )
+    assert any(name.startswith("qformer.bert.encoder.layer.0.crossattention.self.query.lora_A") for name in trainable)
     assert any(name.startswith("itm_proj.lora_A") for name in trainable)
     assert "temporal_encoding.modules_to_save.default.weight" in trainable
 

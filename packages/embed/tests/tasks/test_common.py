@@ -1,7 +1,6 @@
 import attrs
 import pytest
 import torch
-
 from cosmos_core.training.checkpoint import CHECKPOINT_FORMAT, atomic_save
 from cosmos_embed.config import ModelConfig
 from cosmos_embed.model.embed1 import CosmosEmbed1

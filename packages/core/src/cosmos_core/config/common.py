@@ -58,18 +58,14 @@ class TrainConfig:
     seed: int = option(1234, help="Random seed for reproducibility.")
     max_iter: int = option(50000, help="Maximum number of training iterations.")
     num_nodes: int = option(1, help="Number of nodes for distributed training.")
-    num_gpus: int = option(
-        1, help="Number of GPUs per node. Use -1 to auto-detect all available GPUs, 0 for CPU only."
-    )
+    num_gpus: int = option(1, help="Number of GPUs per node. Use -1 to auto-detect all available GPUs, 0 for CPU only.")
     gpu_ids: list[int] = option(
         help="List of GPU device IDs to use. Overrides num_gpus for device selection.",
         factory=lambda: [0],
     )
     validation_iter: int = option(1000, help="Frequency of validation runs, in iterations.")
     checkpoint_iter: int = option(1000, help="Frequency of checkpoint saves, in iterations.")
-    clip_grad_norm: float = option(
-        0.0, help="Gradient clipping norm. Set to 0.0 to disable gradient clipping."
-    )
+    clip_grad_norm: float = option(0.0, help="Gradient clipping norm. Set to 0.0 to disable gradient clipping.")
     precision: Precision = option("bf16", help="Training precision: bf16, fp16 or fp32.")
     resume_training_checkpoint_path: str | None = option(
         None,

@@ -209,9 +209,7 @@ def _type_error(tp: Any, value: Any, path: str, all_paths: list[str], problems: 
     return False
 
 
-def _check_members(
-    args: tuple[Any, ...], value: Any, path: str, all_paths: list[str], problems: list[str]
-) -> bool:
+def _check_members(args: tuple[Any, ...], value: Any, path: str, all_paths: list[str], problems: list[str]) -> bool:
     """For a union that matched, report nested problems from the first member that fits."""
     for arg in args:
         if not _type_error(arg, value, path, all_paths, []):

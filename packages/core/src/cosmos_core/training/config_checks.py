@@ -25,8 +25,7 @@ def validate_train_config(cfg: TrainConfig, prefix: str = "train") -> list[str]:
         problems.append(f"{prefix}.clip_grad_norm must be >= 0 (0 disables it), got {cfg.clip_grad_norm}")
     if cfg.max_val_batches is not None and cfg.max_val_batches <= 0:
         problems.append(
-            f"{prefix}.max_val_batches must be > 0, or null for the whole validation set, "
-            f"got {cfg.max_val_batches}"
+            f"{prefix}.max_val_batches must be > 0, or null for the whole validation set, got {cfg.max_val_batches}"
         )
 
     optim = cfg.optim

@@ -227,9 +227,7 @@ class Trainer:
             self.callbacks.on_exception(self, exc)
             raise
         if self.is_main:
-            logger.info(
-                "training finished at iteration %d; checkpoints in %s", self.iteration, self.output_dir
-            )
+            logger.info("training finished at iteration %d; checkpoints in %s", self.iteration, self.output_dir)
         return TrainResult(
             iteration=self.iteration,
             checkpoint=iteration_path(self.output_dir, self.prefix, self.iteration),
@@ -457,8 +455,7 @@ class Trainer:
         trainable = sum(p.numel() for p in self.module.parameters() if p.requires_grad)
         total = sum(p.numel() for p in self.module.parameters())
         logger.info(
-            "training %s: %s of %s parameters trainable; %s on %s x%d; %d samples/iteration; "
-            "iterations %d -> %d",
+            "training %s: %s of %s parameters trainable; %s on %s x%d; %d samples/iteration; iterations %d -> %d",
             self.prefix,
             f"{trainable:,}",
             f"{total:,}",
@@ -474,8 +471,7 @@ class Trainer:
 def _total_loss(losses: Any) -> torch.Tensor:
     if not isinstance(losses, Mapping) or not losses:
         raise TypeError(
-            "the training module's forward must return a non-empty dict of scalar loss tensors, "
-            f"got {losses!r}"
+            f"the training module's forward must return a non-empty dict of scalar loss tensors, got {losses!r}"
         )
     for name, value in losses.items():
         if not isinstance(value, torch.Tensor) or value.dim() != 0:

@@ -48,9 +48,7 @@ def build_optimizer(module: nn.Module, cfg: OptimConfig) -> torch.optim.Optimize
         return torch.optim.AdamW(groups, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay)
     if cfg.optim == "fused_adamw":
         try:
-            return torch.optim.AdamW(
-                groups, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay, fused=True
-            )
+            return torch.optim.AdamW(groups, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay, fused=True)
         except (RuntimeError, ValueError) as err:
             logger.warning("train.optim.optim=fused_adamw is not available here (%s); using adamw", err)
             return torch.optim.AdamW(groups, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay)

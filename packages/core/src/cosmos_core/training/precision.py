@@ -60,9 +60,7 @@ def resolve_precision(precision: str, device: torch.device) -> PrecisionPlan:
         raise ValueError(f"train.precision must be one of {', '.join(_DTYPES)}, got {precision!r}")
     dtype = _DTYPES[precision]
     if dtype is not None and not _device_runs(device, dtype):
-        logger.warning(
-            "train.precision=%s is not supported on %s here; training in fp32 instead", precision, device
-        )
+        logger.warning("train.precision=%s is not supported on %s here; training in fp32 instead", precision, device)
         precision, dtype = "fp32", None
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
     return PrecisionPlan(name=precision, device_type=device.type, dtype=dtype, scaler=scaler)

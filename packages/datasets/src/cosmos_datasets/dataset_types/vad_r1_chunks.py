@@ -88,7 +88,7 @@ class VadR1ChunksDataset(ClipDataset):
         for entry in metadata.entries:
             path = resolve_video_path(entry.raw_path, data_root=config.data_root, path_remap=config.path_remap)
             try:
-                chunks = self._chunks(entry, path)
+                chunks = entry_chunks(entry, path, config.chunk_size_sec)
             except VideoDecodeError as error:
                 unresolved.append(_duration_skip(error, entry.source))
                 continue
@@ -123,19 +123,21 @@ class VadR1ChunksDataset(ClipDataset):
             unresolved=unresolved,
         )
 
-    def _chunks(self, entry: CaptionedEntry, path: str) -> list[Chunk]:
-        if "chunks" in entry.data:
-            return listed_chunks(entry.data, source=entry.source)
-        data, where = entry.data, f"{entry.source}: {DATASET_TYPE} entry"
-        fps = _number(data, "fps", where)
-        duration = _number(data, "video_duration_sec", where)
-        frames = _number(data, "total_frames", where)
-        if not duration and frames and fps:
-            duration = frames / fps
-        if not duration:
-            duration = probe_duration(path)
-        anomalous = not is_normal_caption(entry.captions[0])
-        return split_into_chunks(duration, self.config.chunk_size_sec, anomaly_window(data, where), anomalous)
+
+def entry_chunks(entry: CaptionedEntry, path: str, chunk_size: float) -> list[Chunk]:
+    """The entry's listed chunks, or ``chunk_size`` pieces of its duration (read from ``path`` if unstated)."""
+    if "chunks" in entry.data:
+        return listed_chunks(entry.data, source=entry.source)
+    data, where = entry.data, f"{entry.source}: {DATASET_TYPE} entry"
+    fps = _number(data, "fps", where)
+    duration = _number(data, "video_duration_sec", where)
+    frames = _number(data, "total_frames", where)
+    if not (duration and duration > 0) and frames and fps and frames > 0 and fps > 0:
+        duration = frames / fps
+    if not (duration and duration > 0):  # absent, or a placeholder such as 0 or -1
+        duration = probe_duration(path)
+    anomalous = not is_normal_caption(entry.captions[0])
+    return split_into_chunks(duration, chunk_size, anomaly_window(data, where), anomalous)
 
 
 def _normal_label(labels: LabelMap, normal: str, source: str) -> int:

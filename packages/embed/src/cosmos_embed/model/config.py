@@ -53,9 +53,7 @@ class VisualEncoderConfig:
         "model.network.spatial_resolution.",
     )
     pretrained: bool = option(False, help="Load pretrained visual encoder weights from S3.")
-    use_fp8: bool = option(
-        False, help="Use FP8 precision with Transformer Engine (requires transformer_engine=true)."
-    )
+    use_fp8: bool = option(False, help="Use FP8 precision with Transformer Engine (requires transformer_engine=true).")
     transformer_engine: bool = option(
         True,
         help="Use Transformer Engine for the ViT attention. Falls back to PyTorch attention with one warning "
@@ -71,9 +69,7 @@ class VisualEncoderConfig:
 
 @attrs.frozen
 class NetworkConfig:
-    visual_encoder: VisualEncoderConfig = option(
-        help="Visual encoder configuration.", factory=VisualEncoderConfig
-    )
+    visual_encoder: VisualEncoderConfig = option(help="Visual encoder configuration.", factory=VisualEncoderConfig)
     embed_dim: int = option(256, help="Output embedding dimension for video-text alignment.")
     num_query_tokens: int = option(32, help="Number of learnable query tokens in the Q-Former.")
     max_txt_len: int = option(128, help="Maximum text token sequence length.")
@@ -162,9 +158,7 @@ def validate_network_config(network: NetworkConfig, lora: LoRAConfig | None = No
             f"{patch}-pixel patch size"
         )
     if vit.img_size < patch or vit.img_size % patch:
-        problems.append(
-            f"{net}.visual_encoder.img_size={vit.img_size} must be a multiple of the patch size {patch}"
-        )
+        problems.append(f"{net}.visual_encoder.img_size={vit.img_size} must be a multiple of the patch size {patch}")
     max_positions = qformer_dims(network).max_position_embeddings
     if not 2 <= network.max_txt_len <= max_positions:
         problems.append(f"{net}.max_txt_len={network.max_txt_len} must be between 2 and {max_positions}")
@@ -177,9 +171,7 @@ def validate_network_config(network: NetworkConfig, lora: LoRAConfig | None = No
             f"{net}.num_video_frames={network.num_video_frames}"
         )
     if vit.use_fp8 and not vit.transformer_engine:
-        problems.append(
-            f"{net}.visual_encoder.use_fp8=true requires {net}.visual_encoder.transformer_engine=true"
-        )
+        problems.append(f"{net}.visual_encoder.use_fp8=true requires {net}.visual_encoder.transformer_engine=true")
     if vit.pretrained or network.pretrained_visual_encoder:
         problems.append(
             f"{net}.pretrained_visual_encoder / {net}.visual_encoder.pretrained: cosmos-run never downloads "
@@ -187,8 +179,7 @@ def validate_network_config(network: NetworkConfig, lora: LoRAConfig | None = No
         )
     if network.scale == "tiny" and (network.pretrained_text_encoder or network.qformer_pretrain_ckpt):
         problems.append(
-            f"{net}.pretrained_text_encoder / {net}.qformer_pretrain_ckpt: BERT weights only fit "
-            f"{net}.scale=full"
+            f"{net}.pretrained_text_encoder / {net}.qformer_pretrain_ckpt: BERT weights only fit {net}.scale=full"
         )
     if lora is not None and lora.enabled:
         if vit.transformer_engine:

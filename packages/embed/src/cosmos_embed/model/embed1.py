@@ -141,9 +141,7 @@ class CosmosEmbed1(nn.Module):
         tokens = self.visual_encoder(pixels.flatten(0, 1).to(dtype))
         tokens = self.ln_vision(tokens).unflatten(0, (batch, num_frames))
         tokens = self.temporal_encoding(tokens, frame_index).flatten(1, 2)
-        queries = self.qformer.bert(
-            query_embeds=self.query_tokens.expand(batch, -1, -1), encoder_hidden_states=tokens
-        )
+        queries = self.qformer.bert(query_embeds=self.query_tokens.expand(batch, -1, -1), encoder_hidden_states=tokens)
         pooled = self.query_pooling(queries)
         return VideoEmbedderOutput(
             visual_proj=F.normalize(self.vision_proj(pooled), dim=-1),
@@ -162,13 +160,9 @@ class CosmosEmbed1(nn.Module):
 
     # ---- text --------------------------------------------------------------------------------------
 
-    def get_text_embeddings(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
-    ) -> TextEmbedderOutput:
+    def get_text_embeddings(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> TextEmbedderOutput:
         hidden = self.qformer.bert(input_ids=input_ids, attention_mask=attention_mask)
-        return TextEmbedderOutput(
-            text_proj=F.normalize(self.text_proj(hidden[:, 0]), dim=-1), text_embs=hidden
-        )
+        return TextEmbedderOutput(text_proj=F.normalize(self.text_proj(hidden[:, 0]), dim=-1), text_embs=hidden)
 
     # ---- both --------------------------------------------------------------------------------------
 

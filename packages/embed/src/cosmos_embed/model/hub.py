@@ -10,9 +10,9 @@ from cosmos_core.errors import UserInputError
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
-
 class WeightsNotFoundError(UserInputError, FileNotFoundError):
     """Pretrained weights or a checkpoint that is not where the config says."""
+
 
 def looks_like_repo_id(text: str) -> bool:
     """``owner/name`` that is not an existing local path."""

@@ -80,14 +80,11 @@ def _read_directory(directory: Path) -> StateDict:
         return state
     if (directory / SAFETENSORS_SINGLE).is_file():
         return read_state_dict(directory / SAFETENSORS_SINGLE)
-    torch_files = (
-        sorted(directory.glob("*.pth")) + sorted(directory.glob("*.pt")) + sorted(directory.glob("*.bin"))
-    )
+    torch_files = sorted(directory.glob("*.pth")) + sorted(directory.glob("*.pt")) + sorted(directory.glob("*.bin"))
     if len(torch_files) == 1:
         return _read_torch_file(torch_files[0])
     raise WeightsNotFoundError(
-        f"{directory} holds no {SAFETENSORS_INDEX}, no {SAFETENSORS_SINGLE} and not exactly one "
-        ".pth/.pt/.bin file"
+        f"{directory} holds no {SAFETENSORS_INDEX}, no {SAFETENSORS_SINGLE} and not exactly one .pth/.pt/.bin file"
     )
 
 
@@ -106,9 +103,7 @@ def _read_torch_file(path: Path) -> StateDict:
                 loaded = loaded[key]
                 break
     if not isinstance(loaded, dict) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
-        raise ValueError(
-            f"{path}: expected a state dict of tensors (or a dict holding one under 'model'/'state_dict')"
-        )
+        raise ValueError(f"{path}: expected a state dict of tensors (or a dict holding one under 'model'/'state_dict')")
     return loaded
 
 
@@ -147,9 +142,7 @@ def load_state_dict_into(model: nn.Module, state: StateDict, strict: bool = True
         if result.unexpected_keys:
             problems.append(_listing("unexpected", result.unexpected_keys))
         raise CheckpointMismatchError(
-            f"{source} does not match the model: "
-            + "; ".join(problems)
-            + ". Check that model.network matches "
+            f"{source} does not match the model: " + "; ".join(problems) + ". Check that model.network matches "
             "the checkpoint (resolution, embed_dim, scale), or set model.pretrained_model_strict=false."
         )
     return result
@@ -168,9 +161,7 @@ def export_state_dict(model: CosmosEmbed1) -> StateDict:
     released shards. The model must be plain: merge LoRA adapters first (``merge_lora``).
     """
     state = {key: value.detach() for key, value in model.state_dict().items()}
-    adapter_keys = [
-        key for key in state if "lora_" in key or ".base_layer." in key or "modules_to_save" in key
-    ]
+    adapter_keys = [key for key in state if "lora_" in key or ".base_layer." in key or "modules_to_save" in key]
     if adapter_keys:
         raise ValueError(
             f"the model still holds LoRA modules ({adapter_keys[0]}, ...); call "
@@ -183,9 +174,7 @@ def export_state_dict(model: CosmosEmbed1) -> StateDict:
     return state
 
 
-def build_model(
-    network: NetworkConfig, pretrained_model_path: str | None = None, strict: bool = True
-) -> CosmosEmbed1:
+def build_model(network: NetworkConfig, pretrained_model_path: str | None = None, strict: bool = True) -> CosmosEmbed1:
     """A ``CosmosEmbed1`` for ``network``, with weights.
 
     With ``pretrained_model_path`` the whole model loads from it. Without, the Q-Former starts from BERT

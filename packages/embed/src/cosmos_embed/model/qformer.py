@@ -56,9 +56,7 @@ class MultiHeadAttention(nn.Module):
         batch, length, width = x.shape
         return x.reshape(batch, length, self.num_heads, width // self.num_heads).transpose(1, 2)
 
-    def forward(
-        self, hidden: torch.Tensor, context: torch.Tensor, mask: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def forward(self, hidden: torch.Tensor, context: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         q, k, v = (
             self._heads(self.query(hidden)),
             self._heads(self.key(context)),
@@ -88,9 +86,7 @@ class AttentionBlock(nn.Module):
         self.self = MultiHeadAttention(dims, kv_width)
         self.output = AddNorm(dims.hidden, dims)
 
-    def forward(
-        self, hidden: torch.Tensor, context: torch.Tensor, mask: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def forward(self, hidden: torch.Tensor, context: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         return self.output(self.self(hidden, context, mask), hidden)
 
 
@@ -139,9 +135,7 @@ class QFormerLayer(nn.Module):
 class QFormerEncoder(nn.Module):
     def __init__(self, dims: QFormerDims, encoder_width: int) -> None:
         super().__init__()
-        self.layer = nn.ModuleList(
-            QFormerLayer(dims, index, encoder_width) for index in range(dims.num_layers)
-        )
+        self.layer = nn.ModuleList(QFormerLayer(dims, index, encoder_width) for index in range(dims.num_layers))
 
 
 class QFormerBert(nn.Module):
@@ -186,9 +180,7 @@ class QFormerBert(nn.Module):
         batch, length = hidden.shape[:2]
         if input_ids is None or (attention_mask is None and not causal):
             return None
-        text_mask = (
-            torch.ones_like(input_ids, dtype=torch.bool) if attention_mask is None else attention_mask.bool()
-        )
+        text_mask = torch.ones_like(input_ids, dtype=torch.bool) if attention_mask is None else attention_mask.bool()
         key_mask = torch.cat([text_mask.new_ones(batch, num_queries), text_mask], dim=1)
         if not causal:
             return key_mask[:, None, None, :]
@@ -259,9 +251,7 @@ WORD_EMBEDDINGS_KEY = "bert.embeddings.word_embeddings.weight"
 POSITION_IDS_KEY = "bert.embeddings.position_ids"
 
 
-def _tolerate_tied_and_derived_keys(
-    module: QFormer, state_dict: dict[str, Any], prefix: str, *_: Any
-) -> None:
+def _tolerate_tied_and_derived_keys(module: QFormer, state_dict: dict[str, Any], prefix: str, *_: Any) -> None:
     """Accept checkpoints that drop the tied decoder copy (safetensors) or keep BERT's ``position_ids``."""
     state_dict.pop(prefix + POSITION_IDS_KEY, None)
     if prefix + TIED_DECODER_KEY not in state_dict and prefix + WORD_EMBEDDINGS_KEY in state_dict:

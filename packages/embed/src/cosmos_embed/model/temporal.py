@@ -32,8 +32,7 @@ class TemporalEncoding(nn.Module):
         if frame_index is None:
             if num_frames > self.weight.shape[0]:
                 raise ValueError(
-                    f"got {num_frames} frames but the model has {self.weight.shape[0]} "
-                    "(model.network.num_video_frames)"
+                    f"got {num_frames} frames but the model has {self.weight.shape[0]} (model.network.num_video_frames)"
                 )
             per_frame = self.weight[:num_frames]
         else:

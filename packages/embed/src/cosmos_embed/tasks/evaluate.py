@@ -50,9 +50,7 @@ def _evaluate(config: ExperimentConfig, ctx: RunContext, out: Path) -> dict:
                 "dataset": embedding_cache.digest(dataset_fingerprint(test_cfg)),
             }
         cache = embedding_cache.load(load_path, expected)
-        logger.info(
-            "loaded %d cached embeddings from %s (model inference skipped)", len(cache.records), load_path
-        )
+        logger.info("loaded %d cached embeddings from %s (model inference skipped)", len(cache.records), load_path)
     else:
         encoder = _encoder(config)
         dataset = build_dataset(ctx, test_cfg, False, skips)
@@ -92,9 +90,7 @@ def _evaluate(config: ExperimentConfig, ctx: RunContext, out: Path) -> dict:
     path.write_text(json.dumps(metrics, indent=2) + "\n")
     report_skips(skips, out)
     summary = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float))
-    logger.info(
-        "evaluated %d clips over %d classes: %s", metrics["num_samples"], metrics["num_classes"], summary
-    )
+    logger.info("evaluated %d clips over %d classes: %s", metrics["num_samples"], metrics["num_classes"], summary)
     logger.info("metrics written to %s", path)
     return metrics
 

@@ -64,16 +64,10 @@ def _search(config: ExperimentConfig, ctx: RunContext, out: Path) -> None:
     results: dict[str, Any] = {"k": settings.k, "database_size": len(cache.records)}
     if settings.query.input_texts:
         queries = encoder.texts(settings.query.input_texts)
-        results["text_to_video"] = _ranked(
-            settings.query.input_texts, queries, database, cache.records, settings.k
-        )
+        results["text_to_video"] = _ranked(settings.query.input_texts, queries, database, cache.records, settings.k)
     if settings.query.input_videos:
-        queries = torch.cat(
-            [encoder.videos(_read_query(path, db_cfg)) for path in settings.query.input_videos]
-        )
-        results["video_to_video"] = _ranked(
-            settings.query.input_videos, queries, database, cache.records, settings.k
-        )
+        queries = torch.cat([encoder.videos(_read_query(path, db_cfg)) for path in settings.query.input_videos])
+        results["video_to_video"] = _ranked(settings.query.input_videos, queries, database, cache.records, settings.k)
     path = out / "results.json"
     path.write_text(json.dumps(results, indent=2) + "\n")
     report_skips(skips, out)

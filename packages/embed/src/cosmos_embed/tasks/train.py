@@ -38,9 +38,10 @@ def loader_settings(cfg: SingleDatasetConfig) -> LoaderSettings:
 
 
 def _has_validation(config: ExperimentConfig) -> bool:
-    """Validate on val_dataset when it names data (or when both splits are synthetic ``mock`` data)."""
+    """Validate on val_dataset when it points at data (metadata, a glob or a data_root), or when both
+    splits are synthetic ``mock`` data; setting those to null turns validation off."""
     val, train = config.dataset.val_dataset, config.dataset.train_dataset
-    return bool(val.metadata or val.mp4_urls) or val.dataset_type == train.dataset_type == "mock"
+    return bool(val.metadata or val.mp4_urls or val.data_root) or val.dataset_type == train.dataset_type == "mock"
 
 
 def run(config: ExperimentConfig, ctx: RunContext) -> int:
@@ -90,9 +91,7 @@ def _train(config: ExperimentConfig, ctx: RunContext, dist, folder) -> int:
         output_dir=folder.path,
         checkpoint_prefix=CHECKPOINT_PREFIX,
         checkpoint_metadata=checkpoint_metadata(config),
-        callbacks=build_callbacks(
-            config.train.callbacks, ctx.host.callbacks, defaults={"wandb": wandb_defaults}
-        ),
+        callbacks=build_callbacks(config.train.callbacks, ctx.host.callbacks, defaults={"wandb": wandb_defaults}),
         device=dist.device,
     )
     result = trainer.fit()

@@ -33,9 +33,7 @@ def read_vocab(path: Path) -> dict[str, int]:
     vocab: dict[str, int] = {}
     for number, token in enumerate(lines):
         if token in vocab:
-            raise ValueError(
-                f"{path}:{number + 1}: token {token!r} already appears on line {vocab[token] + 1}"
-            )
+            raise ValueError(f"{path}:{number + 1}: token {token!r} already appears on line {vocab[token] + 1}")
         vocab[token] = number
     return vocab
 
@@ -67,9 +65,7 @@ class TextTokenizer:
             if token not in vocab:
                 raise ValueError(f"{source}: the vocabulary has no {token} token")
         if DEC_TOKEN in vocab:
-            raise ValueError(
-                f"{source}: the vocabulary already holds {DEC_TOKEN}; give the plain BERT vocab.txt"
-            )
+            raise ValueError(f"{source}: the vocabulary already holds {DEC_TOKEN}; give the plain BERT vocab.txt")
         # BertTokenizer(vocab=dict) builds the WordPiece model from the dict; in transformers 5
         # BertTokenizerFast(vocab_file=...) silently ignores the file.
         self._tokenizer = BertTokenizer(vocab=dict(vocab), do_lower_case=True)
@@ -77,9 +73,7 @@ class TextTokenizer:
         self.max_txt_len = max_txt_len
         self.dec_token_id = self._tokenizer.convert_tokens_to_ids(DEC_TOKEN)
         if self.dec_token_id != len(vocab):
-            raise ValueError(
-                f"{source}: [DEC] got id {self.dec_token_id}, expected {len(vocab)} (the last id)"
-            )
+            raise ValueError(f"{source}: [DEC] got id {self.dec_token_id}, expected {len(vocab)} (the last id)")
         self.pad_token_id = vocab["[PAD]"]
         self.cls_token_id = vocab["[CLS]"]
         self.sep_token_id = vocab["[SEP]"]
