@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from cosmos_core.plugins import PluginHost
-from cosmos_core.registry import closest
 from cosmos_core.training.config_checks import validate_train_config
 
 from cosmos_embed.config import ExperimentConfig
@@ -23,12 +22,7 @@ def validate_experiment(config: ExperimentConfig, action: str, host: PluginHost)
     for split in DATASETS_BY_ACTION.get(action, ()):
         dataset_type = getattr(config.dataset, split).dataset_type
         if dataset_type not in host.datasets:
-            hint = closest(dataset_type, host.datasets.names())
-            problems.append(
-                f"dataset.{split}.dataset_type: unknown dataset type {dataset_type!r}"
-                + (f"; did you mean {hint!r}?" if hint else "")
-                + f" Registered: {', '.join(host.datasets.names())}."
-            )
+            problems.append(f"dataset.{split}.dataset_type: {host.datasets.unknown_message(dataset_type)}")
     if action == "train":
         problems += validate_train_config(config.train)
         problems += _callback_problems(config, host)
@@ -66,16 +60,11 @@ def _network_problems(config: ExperimentConfig) -> list[str]:
 
 
 def _callback_problems(config: ExperimentConfig, host: PluginHost) -> list[str]:
-    problems = []
-    for name in config.train.callbacks:
-        if name not in host.callbacks:
-            hint = closest(name, host.callbacks.names())
-            problems.append(
-                f"train.callbacks.{name}: unknown callback"
-                + (f"; did you mean {hint!r}?" if hint else "")
-                + f" Registered: {', '.join(host.callbacks.names())}."
-            )
-    return problems
+    return [
+        f"train.callbacks.{name}: {host.callbacks.unknown_message(name)}"
+        for name in config.train.callbacks
+        if name not in host.callbacks
+    ]
 
 
 def _unsupported_training_features(config: ExperimentConfig) -> list[str]:
