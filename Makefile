@@ -30,7 +30,7 @@ demo: env
 	$(RUN) cosmos-embed1 inference -e inference_tiny
 
 test: env
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 --dist loadgroup -q
 
 lint: env
 	$(VENV)/bin/ruff check .

@@ -11,7 +11,7 @@ from cosmos_core.cli import main
 from cosmos_core.training import load_checkpoint
 from cosmos_datasets.samples import generate_sample_dataset, write_corrupt_video
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("embed_cli")]
 
 
 def data_overrides(split_key: str, data: Path, split: str | None) -> list[str]:

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.integration]
+# One worker builds the venv once for all tests here (make test runs xdist with --dist loadgroup).
+pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.xdist_group("plugin_install")]
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECTS = ("packages/core", "packages/datasets", "packages/embed", "plugins/cosmos-plugin-video-folder")

@@ -87,3 +87,17 @@ def test_malformed_csv_names_file_and_line(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(MetadataError, match=message):
         read_csv_records(path, dataset_type="kinetics", required=("youtube_id",), example="label,youtube_id")
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    from cosmos_datasets.metadata import read_csv_records, read_records
+
+    json_file = tmp_path / "meta.json"
+    json_file.write_bytes(b"\xef\xbb\xbf" + b'[{"path": "a.mp4", "anomaly_type": "x"}]')
+    assert read_records(str(json_file))[0][1]["path"] == "a.mp4"
+    csv_file = tmp_path / "k.csv"
+    csv_file.write_bytes(b"\xef\xbb\xbflabel,youtube_id,time_start,time_end,split\nrunning,abc,0,10,train\n")
+    [(_, row)] = read_csv_records(
+        str(csv_file), dataset_type="kinetics", required=("label", "youtube_id"), example="label,youtube_id"
+    )
+    assert row["label"] == "running"

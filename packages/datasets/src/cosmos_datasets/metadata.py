@@ -36,7 +36,8 @@ def read_records(path: str | os.PathLike[str]) -> list[Record]:
 
 def _read_text(path: str) -> str:
     try:
-        with open(path, encoding="utf-8", newline="") as handle:
+        # utf-8-sig: spreadsheet tools on Windows start CSV/JSON files with a byte-order mark.
+        with open(path, encoding="utf-8-sig", newline="") as handle:
             return handle.read()
     except FileNotFoundError:
         raise MetadataError(f"metadata file not found: {path} (check the dataset's `metadata` setting)") from None

@@ -164,6 +164,11 @@ class ExportConfig:
     hf_output_dir: str | None = option(
         None, help="Output directory for Hugging Face export. If None, derived from the checkpoint path."
     )
+    video_dtype: Literal["float32", "uint8"] = option(
+        "float32",
+        help="Element type of the ONNX graph's videos input (our extension): float32 RGB in [0, 1] like the "
+        "published processor's output, or uint8 0..255 frames straight from a decoder (scaled inside the graph).",
+    )
 
 
 @attrs.frozen

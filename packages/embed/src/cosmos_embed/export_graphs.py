@@ -3,7 +3,7 @@
 ==========  ===========================================================  ==========================
 mode        inputs                                                       outputs
 ==========  ===========================================================  ==========================
-video       ``videos`` float32 [B, T, 3, H, W], RGB in [0, 1]            ``visual_proj`` [B, E]
+video       ``videos`` [B, T, 3, H, W] RGB: float32 in [0, 1], or uint8      ``visual_proj`` [B, E]
 text        ``input_ids``, ``attention_mask`` int64 [B, max_txt_len]    ``text_proj`` [B, E]
 combined    ``videos``, ``input_ids``, ``attention_mask``                ``visual_proj``, ``text_proj``
 ==========  ===========================================================  ==========================
@@ -12,8 +12,10 @@ T, H, W, max_txt_len and E are the checkpoint's ``num_video_frames``, ``spatial_
 ``max_txt_len`` and ``embed_dim`` (224p: T=8, 224x224, 128, E=256). ``B`` is ``export.batch_size``, or
 the dynamic axis ``batch`` with ``export.batch_size=-1``. Outputs are L2-normalised, so a dot product
 is the cosine similarity. Pixel normalisation (mean/std) happens inside the graph, as in the eager
-model; uint8 frames are divided by 255 by the caller (``videos`` is what the published processor
-returns). Text is tokenised as by :func:`cosmos_embed.text.tokenizer.build_tokenizer`: padded and
+model. An ONNX input has one element type, so ``export.video_dtype`` picks it: ``float32`` (default,
+what the published processor returns) or ``uint8`` (frames straight from a decoder; the graph divides
+by 255, exactly as the eager model does for uint8 input). Text is tokenised as by
+:func:`cosmos_embed.text.tokenizer.build_tokenizer`: padded and
 truncated to ``max_txt_len``.
 """
 
@@ -92,10 +94,17 @@ class Embed1Graph:
         return self.input_maker(batch_size, torch.Generator().manual_seed(seed))
 
 
-def random_videos(network: CosmosEmbed1, batch_size: int, generator: torch.Generator) -> torch.Tensor:
+VIDEO_DTYPES = {"float32": torch.float32, "uint8": torch.uint8}
+
+
+def random_videos(
+    network: CosmosEmbed1, batch_size: int, generator: torch.Generator, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
     cfg = network.config
-    height, width = cfg.spatial_resolution
-    return torch.rand(batch_size, cfg.num_video_frames, 3, height, width, generator=generator)
+    shape = (batch_size, cfg.num_video_frames, 3, *cfg.spatial_resolution)
+    if dtype == torch.uint8:
+        return torch.randint(0, 256, shape, generator=generator, dtype=torch.uint8)
+    return torch.rand(shape, generator=generator, dtype=dtype)
 
 
 def random_text(
@@ -110,12 +119,13 @@ def random_text(
     return input_ids * attention_mask, attention_mask
 
 
-def embed1_graphs(network: CosmosEmbed1) -> dict[str, Embed1Graph]:
-    """The video, text and combined graphs of ``network`` (put in eval mode)."""
+def embed1_graphs(network: CosmosEmbed1, video_dtype: str = "float32") -> dict[str, Embed1Graph]:
+    """The video, text and combined graphs of ``network`` (put in eval mode); ``video_dtype`` is the
+    element type of the ``videos`` input (``float32`` or ``uint8``)."""
     network.eval()
 
     def video_inputs(batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-        return (random_videos(network, batch_size, generator),)
+        return (random_videos(network, batch_size, generator, VIDEO_DTYPES[video_dtype]),)
 
     def text_inputs(batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
         return random_text(network, batch_size, generator)

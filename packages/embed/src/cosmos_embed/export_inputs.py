@@ -7,6 +7,7 @@ checkpoint's header imports it inside :func:`checkpoint_problems`.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -89,9 +90,18 @@ def output_problem(path: Path, is_folder: bool, setting: str) -> str | None:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         return f"{setting}={path} cannot be created: {ancestor} is a file; choose another path"
-    if not os.access(ancestor, os.W_OK | os.X_OK) or (path.is_file() and not os.access(path, os.W_OK)):
-        return f"{setting}={path}: no permission to write in {ancestor}; choose a writable path"
+    if not _can_write_in(ancestor) or (path.is_file() and not os.access(path, os.W_OK)):
+        return f"{setting}={path}: cannot write in {ancestor}; choose a writable path"
     return None
+
+
+def _can_write_in(folder: Path) -> bool:
+    """Really create (and remove) a file there: permission bits say yes for root and on /proc or /sys."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".cosmos-run-write-check-"):
+            return True
+    except OSError:
+        return False
 
 
 def checkpoint_problems(checkpoint: str) -> list[str]:

@@ -27,12 +27,13 @@ class Embed1ExportSource:
 
     network: CosmosEmbed1
     storage_dtype: torch.dtype = torch.float32
+    video_dtype: str = "float32"
     family: str = FAMILY
     graphs: dict[str, Embed1Graph] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.network.eval()
-        self.graphs = embed1_graphs(self.network)
+        self.graphs = embed1_graphs(self.network, self.video_dtype)
 
     def hf_state_dict(self) -> dict[str, torch.Tensor]:
         """The released layout (pos_embed at the img_size grid, tied decoder stored) in the storage dtype."""

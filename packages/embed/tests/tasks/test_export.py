@@ -100,6 +100,22 @@ def test_video_graph_follows_the_checkpoint_frames_and_resolution(tmp_path):
     assert max(report["parity"][0]["results"][0]["max_abs_error"].values()) < 1e-4
 
 
+def test_video_graph_with_uint8_input_and_a_dynamic_batch(tiny, tmp_path):
+    checkpoint, network = tiny
+    output = tmp_path / "video_uint8.onnx"
+    overrides = ["export.video_dtype=uint8", "export.batch_size=-1", f"export.onnx_file={output}"]
+    assert run_export(tmp_path, f"export.checkpoint={checkpoint}", *overrides) == 0
+    session = session_for(output)
+    assert [(i.name, i.type, i.shape) for i in session.get_inputs()] == [
+        ("videos", "tensor(uint8)", ["batch", 8, 3, 64, 64])
+    ]
+    frames = torch.randint(0, 256, (3, 8, 3, 64, 64), dtype=torch.uint8, generator=torch.Generator().manual_seed(7))
+    (onnx_embedding,) = session.run(None, {"videos": frames.numpy()})
+    with torch.no_grad():
+        eager = network.get_video_embeddings(frames).visual_proj
+    np.testing.assert_allclose(onnx_embedding, eager.numpy(), atol=1e-5)
+
+
 def test_text_graph_with_a_dynamic_batch(tiny, tmp_path):
     checkpoint, network = tiny
     assert (
@@ -290,6 +306,9 @@ def test_unwritable_output_and_unknown_mode(tiny, tmp_path, capsys):
     blocker.write_text("not a folder")
     error = refused(tmp_path, capsys, f"export.checkpoint={checkpoint}", f"export.onnx_file={blocker / 'x.onnx'}")
     assert "export.onnx_file" in error and "cannot be created" in error and "is a file" in error
+    # A pseudo-filesystem looks writable to root by its permission bits; the check really writes.
+    error = refused(tmp_path, capsys, f"export.checkpoint={checkpoint}", "export.onnx_file=/proc/x.onnx")
+    assert "export.onnx_file=/proc/x.onnx: cannot write in /proc" in error
     error = refused(tmp_path, capsys, f"export.checkpoint={checkpoint}", "export.mode=onnx")
     assert "export.mode" in error and "video" in error and "huggingface" in error
 

@@ -228,7 +228,9 @@ def dataset_fingerprint(cfg: SingleDatasetConfig) -> dict[str, Any]:
 
 
 def report_skips(skips: SkipLog, folder: Path) -> None:
-    """Print how many samples were skipped and why, and write the list next to the outputs."""
+    """Say at the end how many samples were skipped and why, and write the list next to the outputs."""
+    path = skips.write_json(folder / "skipped_samples.json")
     if skips.total:
-        path = skips.write_json(folder / "skipped_samples.json")
         logger.warning("%s (list: %s)", skips.summary(), path)
+    else:
+        logger.info("no samples were skipped")

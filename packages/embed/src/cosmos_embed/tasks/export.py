@@ -35,7 +35,9 @@ def run(config: ExperimentConfig, ctx: RunContext) -> int:
     try:
         network, _ = network_from_checkpoint(settings.checkpoint, config.model)
         source = Embed1ExportSource(
-            without_transformer_engine(network), storage_dtype=STORAGE_DTYPES[config.model.precision]
+            without_transformer_engine(network),
+            storage_dtype=STORAGE_DTYPES[config.model.precision],
+            video_dtype=settings.video_dtype,
         )
         logger.info("exporting %s (mode %s) to %s", settings.checkpoint, settings.mode, output)
         report = exporter.export(source, settings, output)

@@ -6,7 +6,7 @@ import logging
 
 import attrs
 from cosmos_core.config.loader import unstructure
-from cosmos_core.distributed import init_distributed, maybe_relaunch, shutdown_distributed
+from cosmos_core.distributed import gather_objects, init_distributed, maybe_relaunch, shutdown_distributed
 from cosmos_core.run import RunContext
 from cosmos_core.training import LoaderSettings, Trainer, build_callbacks
 from cosmos_datasets.config import SingleDatasetConfig
@@ -95,9 +95,10 @@ def _train(config: ExperimentConfig, ctx: RunContext, dist, folder) -> int:
         device=dist.device,
     )
     result = trainer.fit()
-    skips.add(trainer.skipped)
-    report_skips(skips, folder.path)
+    for rank_skips in gather_objects(trainer.skipped):  # every rank skipped its own share
+        skips.add(rank_skips)
     if dist.is_main:
+        report_skips(skips, folder.path)
         logger.info(
             "training done at iteration %d: checkpoint %s (latest: %s), logs and experiment.yaml in %s",
             result.iteration,
