@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cosmos_core.plugins import load_plugins
 from cosmos_embed.config import Embed1TrainConfig
 from cosmos_embed.model.embed1 import CosmosEmbed1
 from cosmos_embed.model.presets import preset
@@ -38,7 +39,8 @@ def make_module() -> Embed1TrainingModule:
     network = CosmosEmbed1(preset("tiny"))
     tokenizer = build_tokenizer(network.config)
     train = Embed1TrainConfig(use_captioning_loss=False, freeze_visual_encoder=False)
-    module = Embed1TrainingModule(network, train, tokenizer.dec_token_id, tokenizer.pad_token_id)
+    contrastive = load_plugins().registries["losses"].get("clip")
+    module = Embed1TrainingModule(network, train, tokenizer.dec_token_id, tokenizer.pad_token_id, contrastive)
     return module.eval()  # no dropout: the per-rank and single-process forwards must match exactly
 
 

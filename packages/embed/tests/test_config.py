@@ -52,3 +52,9 @@ def test_inference_needs_a_checkpoint_and_queries():
     problems = validate_experiment(build(), "inference", load_plugins())
     assert any(p.startswith("inference.checkpoint is required") for p in problems)
     assert any(p.startswith("inference.query has no queries") for p in problems)
+
+
+def test_bad_callback_parameters_are_caught_before_any_work():
+    config = build("train.callbacks={iter_speed: {every: 5}}")
+    problems = validate_experiment(config, "train", load_plugins())
+    assert any(p.startswith("train.callbacks.iter_speed:") and "every" in p for p in problems), problems

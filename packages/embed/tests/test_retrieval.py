@@ -22,3 +22,11 @@ def test_hit_rates_and_mrr_by_hand():
     assert metrics["top2_hit_rate"] == pytest.approx(2 / 3)
     assert metrics["top3_hit_rate"] == 1.0
     assert abs(metrics["mrr"] - (1 + 1 / 2 + 1 / 3) / 3) < 1e-6
+
+
+def test_ties_count_against_the_true_class():
+    collapsed = F.normalize(torch.ones(12, 8), dim=1)
+    classes = F.normalize(torch.ones(6, 8), dim=1)
+    metrics = hit_rates(collapsed, classes, torch.arange(12) % 6, [1, 3, 6])
+    assert metrics["top1_hit_rate"] == 0.0 and metrics["top3_hit_rate"] == 0.0
+    assert metrics["top6_hit_rate"] == 1.0 and metrics["mrr"] == pytest.approx(1 / 6)

@@ -103,3 +103,17 @@ def test_spec_then_overrides_and_round_trip(tmp_path):
 def test_schema_paths_cover_nested_fields():
     paths = schema_paths(Experiment)
     assert "train.optim.betas" in paths and "results_dir" in paths
+
+
+@attrs.frozen
+class WithSecret:
+    api_key: str = option("", help="key", secret=True)
+    train: Train = option(help="train", factory=Train)
+
+
+def test_secrets_are_redacted_when_written(tmp_path):
+    config = structure(WithSecret, {"api_key": "SECRET123"})
+    assert config.api_key == "SECRET123"  # the run itself still has it
+    text = write_yaml(config, tmp_path / "experiment.yaml").read_text()
+    assert "SECRET123" not in text and "api_key: <redacted>" in text
+    assert "api_key: ''" in write_yaml(WithSecret(), tmp_path / "empty.yaml").read_text()

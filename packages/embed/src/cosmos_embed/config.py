@@ -174,7 +174,7 @@ class ExportConfig:
 @attrs.frozen
 class ExperimentConfig:
     results_dir: str = option("/results", help="Directory to save results, checkpoints, and logs.")
-    encryption_key: str | None = option(None, help="Encryption key for model export (TAO compatibility).")
+    encryption_key: str | None = option(None, help="Encryption key for model export (TAO compatibility).", secret=True)
     model_name: str = option("cosmos_embed1", help="Model name identifier.")
     wandb: WandbConfig = option(
         help="Weights and Biases logging configuration. Auto-disables if no API key is found.",

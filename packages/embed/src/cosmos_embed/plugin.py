@@ -48,15 +48,18 @@ def cosmos_register_callbacks(registry: CallbackRegistry) -> None:
 
 @hookimpl
 def cosmos_register_losses(registry: LossRegistry) -> None:
-    def clip(*args, **kwargs):
-        from cosmos_embed.losses import clip_loss
+    """Contrastive losses, chosen by ``model.network.contrastive_type`` and called by the training
+    module as ``loss(video_emb, text_emb, logit_scale, logit_bias, gather=None)``."""
 
-        return clip_loss(*args, **kwargs)
+    def clip(*args, **kwargs):
+        from cosmos_embed.losses import contrastive_loss
+
+        return contrastive_loss("clip", *args, **kwargs)
 
     def siglip(*args, **kwargs):
-        from cosmos_embed.losses import siglip_loss
+        from cosmos_embed.losses import contrastive_loss
 
-        return siglip_loss(*args, **kwargs)
+        return contrastive_loss("siglip", *args, **kwargs)
 
     registry.add("clip", clip, help="symmetric InfoNCE over video-text pairs (model.network.contrastive_type)")
     registry.add("siglip", siglip, help="pairwise sigmoid loss with learnable bias (model.network.contrastive_type)")

@@ -26,7 +26,9 @@ def hit_rates(
     """
     scores = video_embeddings.float() @ class_text_embeddings.float().T
     true_scores = scores.gather(1, labels.view(-1, 1))
-    ranks = (scores > true_scores).sum(dim=1) + 1  # 1-based rank of the true class; ties favour it
+    # 1-based rank of the true class, counting ties against it: a collapsed model that scores every
+    # class the same must not look perfect.
+    ranks = (scores >= true_scores).sum(dim=1)
     metrics = {f"top{k}_hit_rate": (ranks <= k).float().mean().item() for k in ks}
     metrics["mrr"] = (1.0 / ranks.float()).mean().item()
     return metrics

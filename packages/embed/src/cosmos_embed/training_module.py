@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -9,7 +10,7 @@ from cosmos_core.distributed import all_gather_with_grad, get_world_size
 from torch import nn
 
 from cosmos_embed.config import Embed1TrainConfig
-from cosmos_embed.losses import captioning_loss, contrastive_loss, matching_loss
+from cosmos_embed.losses import captioning_loss, matching_loss
 from cosmos_embed.model.embed1 import CosmosEmbed1
 from cosmos_embed.model.lora import has_lora
 
@@ -24,9 +25,20 @@ class Embed1TrainingModule(nn.Module):
     training checkpoint loads anywhere a ``CosmosEmbed1`` state dict does.
     """
 
-    def __init__(self, network: CosmosEmbed1, train: Embed1TrainConfig, dec_token_id: int, pad_token_id: int):
+    def __init__(
+        self,
+        network: CosmosEmbed1,
+        train: Embed1TrainConfig,
+        dec_token_id: int,
+        pad_token_id: int,
+        contrastive: Callable[..., torch.Tensor] | None,
+    ):
+        """``contrastive`` is the loss registered under ``model.network.contrastive_type``, called as
+        ``contrastive(video_emb, text_emb, logit_scale, logit_bias, gather)`` (None only to count
+        parameters, as ``summary`` does)."""
         super().__init__()
         self.network = network
+        self.contrastive = contrastive
         self.weights = train.loss_weights
         self.use_captioning = train.use_captioning_loss
         self.use_matching = train.use_text_matching_loss
@@ -57,8 +69,7 @@ class Embed1TrainingModule(nn.Module):
         gather = all_gather_with_grad if get_world_size() > 1 else None
         losses = {
             "contrastive_loss": self.weights.contrastive_loss
-            * contrastive_loss(
-                net.config.contrastive_type,
+            * self.contrastive(
                 out.visual_proj,
                 out.text_proj,
                 net.logit_scale,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cosmos_core.config.loader import ConfigError
 from cosmos_core.plugins import PluginHost
+from cosmos_core.training.callbacks import build_callbacks
 from cosmos_core.training.config_checks import validate_train_config
 
 from cosmos_embed.config import ExperimentConfig
@@ -60,11 +62,19 @@ def _network_problems(config: ExperimentConfig) -> list[str]:
 
 
 def _callback_problems(config: ExperimentConfig, host: PluginHost) -> list[str]:
-    return [
+    """Unknown callback names, else parameters the callbacks reject (built once here to find out)."""
+    unknown = [
         f"train.callbacks.{name}: {host.callbacks.unknown_message(name)}"
         for name in config.train.callbacks
         if name not in host.callbacks
     ]
+    if unknown:
+        return unknown
+    try:
+        build_callbacks(config.train.callbacks, host.callbacks)
+    except ConfigError as err:
+        return err.problems
+    return []
 
 
 def _unsupported_training_features(config: ExperimentConfig) -> list[str]:

@@ -25,7 +25,7 @@ class WandbConfig:
     name: str = option("", help="Run name. Empty string auto-generates a name.")
     tags: list[str] = option(help="List of tags for filtering runs in the dashboard.", factory=list)
     save_code: bool = option(False, help="Save a copy of the training code to Weights and Biases.")
-    api_key: str = option("", help="API key. If empty, falls back to the WANDB_API_KEY env var.")
+    api_key: str = option("", help="API key. If empty, falls back to the WANDB_API_KEY env var.", secret=True)
 
 
 @attrs.frozen

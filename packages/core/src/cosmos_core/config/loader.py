@@ -18,6 +18,7 @@ import attrs
 import cattrs
 import yaml
 
+from cosmos_core.config.schema import SECRET_KEY
 from cosmos_core.errors import UserInputError
 
 
@@ -287,6 +288,26 @@ def unstructure(config: Any) -> dict[str, Any]:
     return CONVERTER.unstructure(config)
 
 
+REDACTED = "<redacted>"
+
+
+def redacted(config: Any) -> dict[str, Any]:
+    """``unstructure(config)`` with every non-empty ``secret`` field replaced by ``<redacted>``."""
+    data = unstructure(config)
+    _redact(type(config), data)
+    return data
+
+
+def _redact(cls: type, data: dict[str, Any]) -> None:
+    hints = _resolved_types(cls)
+    for field in attrs.fields(cls):
+        value = data.get(field.name)
+        if field.metadata.get(SECRET_KEY) and value:
+            data[field.name] = REDACTED
+        elif (nested := _attrs_class(hints[field.name])) is not None and isinstance(value, dict):
+            _redact(nested, value)
+
+
 def load_config(cls: type, spec: Path | None, overrides: Iterable[str] = ()) -> Any:
     """The experiment config from a spec file (or the defaults) plus command-line overrides."""
     data = read_yaml(spec) if spec is not None else {}
@@ -295,7 +316,8 @@ def load_config(cls: type, spec: Path | None, overrides: Iterable[str] = ()) -> 
 
 
 def dump_yaml(config: Any) -> str:
-    return yaml.safe_dump(unstructure(config), sort_keys=False, default_flow_style=None)
+    """The config as YAML, secrets redacted (what ``show`` prints and ``experiment.yaml`` holds)."""
+    return yaml.safe_dump(redacted(config), sort_keys=False, default_flow_style=None)
 
 
 def write_yaml(config: Any, path: Path) -> Path:

@@ -25,26 +25,20 @@ from __future__ import annotations
 
 import torch
 
-from cosmos_embed.model.config import LoRAConfig, NetworkConfig
+from cosmos_embed.model.config import NetworkConfig
 
 
-def count_parameters(
-    cfg: NetworkConfig, freeze_visual_encoder: bool = False, lora: LoRAConfig | None = None
-) -> tuple[int, int]:
+def count_parameters(cfg: NetworkConfig, freeze_visual_encoder: bool = False) -> tuple[int, int]:
     """(total, trainable) parameters of ``CosmosEmbed1(cfg)``; tied weights count once.
 
     ``freeze_visual_encoder`` mirrors ``train.freeze_visual_encoder`` (the ViT stops training,
-    ``ln_vision`` does not). With an enabled ``lora`` config the adapters are added and only they and
-    ``modules_to_save`` count as trainable, as in training.
+    ``ln_vision`` does not). ``cosmos-run cosmos-embed1 summary`` counts what training trains.
     """
     from cosmos_embed.model.embed1 import CosmosEmbed1
-    from cosmos_embed.model.lora import apply_lora
 
     with torch.device("meta"):
         model = CosmosEmbed1(cfg)
-        if lora is not None and lora.enabled:
-            apply_lora(model, lora)
-    if freeze_visual_encoder and not (lora is not None and lora.enabled):
+    if freeze_visual_encoder:
         model.freeze_visual_encoder()
     parameters = list(model.parameters())
     total = sum(p.numel() for p in parameters)

@@ -146,6 +146,18 @@ def network_from_checkpoint(
     return network, model_cfg
 
 
+def frames_for(cfg: SingleDatasetConfig, network: CosmosEmbed1, setting: str) -> SingleDatasetConfig:
+    """The dataset config with the frame count and size the network takes (the checkpoint decides)."""
+    net = network.config
+    wanted = {"num_video_frames": net.num_video_frames, "resolution": list(net.spatial_resolution)}
+    current = {"num_video_frames": cfg.num_video_frames, "resolution": list(cfg.resolution)}
+    if wanted == current:
+        return cfg
+    changed = ", ".join(f"{setting}.{k}={current[k]} -> {wanted[k]}" for k in wanted if wanted[k] != current[k])
+    logger.warning("sampling clips as the checkpoint's network expects: %s", changed)
+    return attrs.evolve(cfg, **wanted)
+
+
 # -------------------------------------------------------------------------------------------------
 # Encoding
 # -------------------------------------------------------------------------------------------------

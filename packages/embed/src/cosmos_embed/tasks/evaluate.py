@@ -19,6 +19,7 @@ from cosmos_embed.tasks.common import (
     build_dataset,
     dataset_fingerprint,
     encode_dataset,
+    frames_for,
     network_from_checkpoint,
     report_skips,
     start_run,
@@ -40,24 +41,23 @@ def _evaluate(config: ExperimentConfig, ctx: RunContext, out: Path) -> dict:
     settings = config.evaluate
     test_cfg = config.dataset.test_dataset
     skips = SkipLog()
+    # The dataset part is the config as written; without a checkpoint (the cache-only run) only it
+    # can be compared.
+    fingerprint = {"dataset": embedding_cache.digest(dataset_fingerprint(test_cfg))}
+    encoder = _encoder(config) if settings.checkpoint else None
+    if encoder is not None:
+        fingerprint["model"] = embedding_cache.weights_digest(export_state_dict(encoder.network))
     load_path = Path(settings.load_dataset_pkl) if settings.load_dataset_pkl else None
     if load_path is not None and load_path.is_file():
-        expected = None
-        if settings.checkpoint:
-            encoder = _encoder(config)
-            expected = {
-                "model": embedding_cache.weights_digest(export_state_dict(encoder.network)),
-                "dataset": embedding_cache.digest(dataset_fingerprint(test_cfg)),
-            }
-        cache = embedding_cache.load(load_path, expected)
+        cache = embedding_cache.load(load_path, fingerprint)
         logger.info("loaded %d cached embeddings from %s (model inference skipped)", len(cache.records), load_path)
     else:
-        encoder = _encoder(config)
-        dataset = build_dataset(ctx, test_cfg, False, skips)
+        data_cfg = frames_for(test_cfg, encoder.network, "dataset.test_dataset")
+        dataset = build_dataset(ctx, data_cfg, False, skips)
         videos, records = encode_dataset(
             encoder,
             dataset,
-            test_cfg,
+            data_cfg,
             skips,
             max_samples=settings.callbacks.max_eval_samples,
             max_batches=settings.max_batches,
@@ -66,10 +66,7 @@ def _evaluate(config: ExperimentConfig, ctx: RunContext, out: Path) -> dict:
         cache = embedding_cache.EmbeddingCache(
             tensors={"videos": videos, "class_texts": encoder.texts(class_names)},
             records=records,
-            fingerprint={
-                "model": embedding_cache.weights_digest(export_state_dict(encoder.network)),
-                "dataset": embedding_cache.digest(dataset_fingerprint(test_cfg)),
-            },
+            fingerprint=fingerprint,
             extra={"class_names": class_names},
         )
         if settings.save_dataset_pkl:

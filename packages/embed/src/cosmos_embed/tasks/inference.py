@@ -21,6 +21,7 @@ from cosmos_embed.tasks.common import (
     build_dataset,
     dataset_fingerprint,
     encode_dataset,
+    frames_for,
     network_from_checkpoint,
     report_skips,
     start_run,
@@ -47,14 +48,15 @@ def _search(config: ExperimentConfig, ctx: RunContext, out: Path) -> None:
         "model": embedding_cache.weights_digest(export_state_dict(encoder.network)),
         "dataset": embedding_cache.digest(dataset_fingerprint(db_cfg)),
     }
+    data_cfg = frames_for(db_cfg, encoder.network, "dataset.inference_dataset")
     skips = SkipLog()
     load_path = Path(settings.load_dataset_pkl) if settings.load_dataset_pkl else None
     if load_path is not None and load_path.is_file():
         cache = embedding_cache.load(load_path, fingerprint)
         logger.info("loaded the search database (%d clips) from %s", len(cache.records), load_path)
     else:
-        dataset = build_dataset(ctx, db_cfg, False, skips)
-        videos, records = encode_dataset(encoder, dataset, db_cfg, skips)
+        dataset = build_dataset(ctx, data_cfg, False, skips)
+        videos, records = encode_dataset(encoder, dataset, data_cfg, skips)
         cache = embedding_cache.EmbeddingCache({"videos": videos}, records, fingerprint)
         if settings.save_dataset_pkl:
             embedding_cache.save(cache, Path(settings.save_dataset_pkl))
@@ -66,7 +68,7 @@ def _search(config: ExperimentConfig, ctx: RunContext, out: Path) -> None:
         queries = encoder.texts(settings.query.input_texts)
         results["text_to_video"] = _ranked(settings.query.input_texts, queries, database, cache.records, settings.k)
     if settings.query.input_videos:
-        queries = torch.cat([encoder.videos(_read_query(path, db_cfg)) for path in settings.query.input_videos])
+        queries = torch.cat([encoder.videos(_read_query(path, data_cfg)) for path in settings.query.input_videos])
         results["video_to_video"] = _ranked(settings.query.input_videos, queries, database, cache.records, settings.k)
     path = out / "results.json"
     path.write_text(json.dumps(results, indent=2) + "\n")

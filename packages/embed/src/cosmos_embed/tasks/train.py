@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import attrs
-from cosmos_core.config.loader import unstructure
+from cosmos_core.config.loader import redacted
 from cosmos_core.distributed import gather_objects, init_distributed, maybe_relaunch, shutdown_distributed
 from cosmos_core.run import RunContext
 from cosmos_core.training import LoaderSettings, Trainer, build_callbacks
+from cosmos_core.training.rng import seed_everything
 from cosmos_datasets.config import SingleDatasetConfig
 from cosmos_datasets.skips import SkipLog
 from cosmos_embed.config import CHECKPOINT_PREFIX, ExperimentConfig
@@ -21,7 +23,7 @@ from cosmos_embed.tasks.common import (
     report_skips,
     start_run,
 )
-from cosmos_embed.text.tokenizer import build_tokenizer
+from cosmos_embed.text.tokenizer import TextTokenizer, build_tokenizer
 from cosmos_embed.training_module import Embed1TrainingModule
 
 logger = logging.getLogger("cosmos.embed")
@@ -48,8 +50,9 @@ def run(config: ExperimentConfig, ctx: RunContext) -> int:
     relaunched = maybe_relaunch(config.train.num_gpus, config.train.num_nodes, ctx.argv)
     if relaunched is not None:
         return relaunched
+    # Logs open first (torchrun sets RANK), so device warnings land in console.log too.
+    folder = start_run(config, "train", int(os.environ.get("RANK", "0")))
     dist = init_distributed(config.train.num_gpus, config.train.gpu_ids)
-    folder = start_run(config, "train", dist.rank)
     try:
         return _train(config, ctx, dist, folder)
     finally:
@@ -57,8 +60,11 @@ def run(config: ExperimentConfig, ctx: RunContext) -> int:
         shutdown_distributed()
 
 
-def _train(config: ExperimentConfig, ctx: RunContext, dist, folder) -> int:
+def build_training_module(config: ExperimentConfig, ctx: RunContext) -> tuple[Embed1TrainingModule, TextTokenizer]:
+    """The network (from scratch or ``model.pretrained_model_path``, LoRA added) inside the objective."""
     model_cfg = config.model
+    tokenizer = build_tokenizer(model_cfg.network)  # a missing vocabulary fails before the model is built
+    seed_everything(config.train.seed)  # the same initial weights for the same seed, on every rank
     if model_cfg.pretrained_model_path:
         network, _ = network_from_checkpoint(model_cfg.pretrained_model_path, model_cfg, sections=("network",))
         logger.info("initialised from %s", model_cfg.pretrained_model_path)
@@ -69,8 +75,13 @@ def _train(config: ExperimentConfig, ctx: RunContext, dist, folder) -> int:
         logger.info("initialised from scratch (no model.pretrained_model_path)")
     if model_cfg.lora.enabled:
         apply_lora(network, model_cfg.lora)
-    tokenizer = build_tokenizer(network.config)
-    module = Embed1TrainingModule(network, config.train, tokenizer.dec_token_id, tokenizer.pad_token_id)
+    contrastive = ctx.host.registries["losses"].get(network.config.contrastive_type)
+    module = Embed1TrainingModule(network, config.train, tokenizer.dec_token_id, tokenizer.pad_token_id, contrastive)
+    return module, tokenizer
+
+
+def _train(config: ExperimentConfig, ctx: RunContext, dist, folder) -> int:
+    module, tokenizer = build_training_module(config, ctx)
     total = sum(p.numel() for p in module.parameters())
     trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
     logger.info("parameters: %s total, %s trainable", f"{total:,}", f"{trainable:,}")
@@ -79,7 +90,7 @@ def _train(config: ExperimentConfig, ctx: RunContext, dist, folder) -> int:
     data = config.dataset
     train_set = build_dataset(ctx, data.train_dataset, True, skips)
     val_set = build_dataset(ctx, data.val_dataset, False, skips) if _has_validation(config) else None
-    wandb_defaults = {**attrs.asdict(config.wandb), "config": unstructure(config)}
+    wandb_defaults = {**attrs.asdict(config.wandb), "config": redacted(config)}
     trainer = Trainer(
         module=module,
         train_config=config.train,
