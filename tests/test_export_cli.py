@@ -53,7 +53,7 @@ def test_onnx_video_graph_embeds_real_clips_like_the_checkpoint(trained, tmp_pat
         ]
     )  # fmt: skip
     assert code == 0
-    network, _ = network_from_checkpoint(str(checkpoint), ModelConfig())
+    network, _ = network_from_checkpoint(str(checkpoint), ModelConfig(), "evaluate.checkpoint")
     encoder = Encoder.create(network, "fp32", torch.device("cpu"))
     clips = sorted((samples / "videos").glob("*.mp4"))[:3]
     videos = torch.stack([read_clip(clip, 8, (64, 64), "pyav") for clip in clips])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import collections
+import os
+import stat
 
 import pytest
 import torch
@@ -34,6 +36,18 @@ def test_save_writes_iteration_and_latest(tmp_path):
     assert path == tmp_path / "toy_5.pth"
     assert load_checkpoint(tmp_path / "toy_latest.pth")["iteration"] == 5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["toy_5.pth", "toy_latest.pth"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_checkpoints_get_the_permissions_open_would_give(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        save_checkpoint(payload(3, 1.0), tmp_path, "toy")
+    finally:
+        os.umask(previous)
+    for name in ("toy_3.pth", "toy_latest.pth"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~umask
 
 
 def test_a_failing_write_leaves_the_old_latest_intact(tmp_path, monkeypatch):
@@ -86,6 +100,14 @@ def test_random_bytes(tmp_path):
     path = tmp_path / "garbage.pth"
     path.write_bytes(bytes(range(256)) * 8)
     with pytest.raises(CheckpointError, match=r"garbage\.pth is corrupt"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize("damaged", [b"\x80\x02R.", b"\x80\x02h\x05."])  # IndexError / KeyError in torch.load
+def test_damaged_pickle_stream_is_a_checkpoint_error(tmp_path, damaged):
+    path = tmp_path / "damaged.pth"
+    path.write_bytes(damaged)
+    with pytest.raises(CheckpointError, match=r"damaged\.pth"):
         load_checkpoint(path)
 
 

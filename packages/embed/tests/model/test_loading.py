@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import attrs
 import pytest
 import torch
+from cosmos_core.errors import UserInputError
 from cosmos_embed.model.loading import (
     CheckpointMismatchError,
+    WeightsReadError,
     export_state_dict,
     load_pretrained,
     read_state_dict,
@@ -140,8 +143,21 @@ def test_strict_mismatch_lists_keys(tmp_path, make_tiny):
     message = str(raised.value)
     assert "6 missing key(s)" in message and "ln_vision.bias" in message and ", ..." in message
     assert "1 unexpected key(s) (extra.weight)" in message and "bad.pth" in message
-    relaxed = load_pretrained(make_tiny(seed=1), tmp_path / "bad.pth", strict=False)
+    records = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append
+    logger = logging.getLogger("cosmos.embed")
+    logger.addHandler(handler)
+    try:
+        relaxed = load_pretrained(make_tiny(seed=1), tmp_path / "bad.pth", strict=False)
+    finally:
+        logger.removeHandler(handler)
     assert len(relaxed.missing_keys) == 6
+    assert [record.levelno for record in records] == [logging.WARNING]
+    warning = records[0].getMessage()
+    assert "bad.pth loaded non-strictly" in warning and "6 missing key(s) (" in warning
+    assert "ln_vision.weight" in warning and ", ...)" in warning
+    assert "1 unexpected key(s) (extra.weight)" in warning
 
 
 def test_shape_mismatch_names_the_source(tmp_path, make_tiny):
@@ -161,12 +177,72 @@ def test_repo_id_not_in_cache_says_what_to_do(tmp_path, monkeypatch):
 
 def test_pickled_objects_are_refused(tmp_path):
     torch.save({"model": {"weight": torch.zeros(1)}, "config": object()}, tmp_path / "pickled.pth")
-    with pytest.raises(ValueError, match="weights-only"):
+    with pytest.raises(WeightsReadError, match="weights-only") as raised:
         read_state_dict(tmp_path / "pickled.pth")
+    assert "Unsupported global: GLOBAL object" in str(raised.value) and "weights_only=False" not in str(raised.value)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "bad_pickle"])
+def test_unreadable_pth_is_a_user_error_naming_the_file(tmp_path, damage):
+    torch.save({"weight": torch.zeros(64)}, tmp_path / "good.pth")
+    data = (tmp_path / "good.pth").read_bytes()
+    damaged = {
+        "truncated": data[: len(data) // 2],
+        "garbage": b"not a checkpoint" * 8,
+        "empty": b"",
+        "bad_pickle": b"\x80\x02R.",  # torch.load raises IndexError
+    }[damage]
+    (tmp_path / "weights.pth").write_bytes(damaged)
+    with pytest.raises(WeightsReadError, match=r"weights\.pth: cannot read it") as raised:
+        read_state_dict(tmp_path / "weights.pth")
+    assert isinstance(raised.value, UserInputError) and isinstance(raised.value, ValueError)
+    assert "copied again" in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_unreadable_safetensors_is_a_user_error(tmp_path):
+    save_file({"weight": torch.zeros(64)}, str(tmp_path / "good.safetensors"))
+    data = (tmp_path / "good.safetensors").read_bytes()
+    (tmp_path / "model.safetensors").write_bytes(data[:-10])
+    for source in (tmp_path / "model.safetensors", tmp_path):  # the file, and the folder holding it
+        with pytest.raises(WeightsReadError, match=r"model\.safetensors: cannot read it as a safetensors file"):
+            read_state_dict(source)
+
+
+def test_broken_safetensors_index_is_a_user_error(tmp_path):
+    (tmp_path / "model.safetensors.index.json").write_text('{"metadata": {}}')
+    with pytest.raises(WeightsReadError, match="weight_map"):
+        read_state_dict(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("content", "found"),
+    [([torch.zeros(1)], "found list"), ({"weight": torch.zeros(1), "step": 3}, "found a dict whose 'step' is a int")],
+)
+def test_a_file_that_is_no_state_dict_says_what_it_holds(tmp_path, content, found):
+    torch.save(content, tmp_path / "odd.pth")
+    with pytest.raises(WeightsReadError, match="expected a state dict of tensors") as raised:
+        read_state_dict(tmp_path / "odd.pth")
+    assert found in str(raised.value)
+
+
+def test_cached_repo_without_weight_files_says_how_to_download(tmp_path, monkeypatch, make_tiny):
+    from cosmos_embed.model.bert_init import DEFAULT_BERT_REPO, load_bert_into_qformer
+    from cosmos_embed.model.hub import WeightsNotFoundError
+
+    commit = "0" * 40
+    repo = tmp_path / "models--google-bert--bert-base-uncased"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    (repo / "snapshots" / commit).mkdir(parents=True)
+    (repo / "snapshots" / commit / "vocab.txt").write_text("[PAD]\n")  # only the tokenizer was fetched
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(WeightsNotFoundError, match="model.network.qformer_pretrain_ckpt: .* holds no") as raised:
+        load_bert_into_qformer(make_tiny(), DEFAULT_BERT_REPO)
+    assert f"huggingface-cli download {DEFAULT_BERT_REPO}" in str(raised.value)
 
 
 def test_bert_initialisation_of_the_qformer(tmp_path, make_tiny):
-    from cosmos_embed.model.bert_init import load_bert_into_qformer
+    from cosmos_embed.model.bert_init import BertCheckpointError, load_bert_into_qformer
 
     model = make_tiny()
     hidden, vocab = 64, 545
@@ -192,7 +268,7 @@ def test_bert_initialisation_of_the_qformer(tmp_path, make_tiny):
     torch.testing.assert_close(
         layer.intermediate_query.dense.weight, bert["bert.encoder.layer.1.intermediate.dense.weight"]
     )
-    with pytest.raises(ValueError, match="no place in the Q-Former"):
+    with pytest.raises(BertCheckpointError, match="no place in the Q-Former"):
         save_file({"bert.something.else": torch.zeros(1)}, str(tmp_path / "odd.safetensors"))
         load_bert_into_qformer(model, str(tmp_path / "odd.safetensors"))
 

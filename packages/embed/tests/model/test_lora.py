@@ -3,9 +3,10 @@ from __future__ import annotations
 import attrs
 import pytest
 import torch
+from cosmos_core.errors import UserInputError
 from cosmos_embed.model.config import LoRAConfig
 from cosmos_embed.model.embed1 import CosmosEmbed1
-from cosmos_embed.model.lora import apply_lora, has_lora, merge_lora
+from cosmos_embed.model.lora import LoRAConfigError, apply_lora, has_lora, merge_lora
 from cosmos_embed.model.presets import preset
 
 LORA = LoRAConfig(enabled=True, lora_rank=4, lora_alpha=8)
@@ -60,6 +61,22 @@ def test_disabled_lora_leaves_the_model_alone(tiny_model):
     assert apply_lora(tiny_model, LoRAConfig()) is tiny_model and not has_lora(tiny_model)
 
 
-def test_unknown_target_fails_with_the_config_path(tiny_model):
-    with pytest.raises(ValueError, match="model.lora.target_modules"):
-        apply_lora(tiny_model, attrs.evolve(LORA, target_modules=["no_such_module"]))
+@pytest.mark.parametrize("targets", [["no_such_module"], ["qkv", "no_such_module"]])
+def test_unknown_target_fails_with_the_config_path_and_names_that_exist(tiny_model, targets):
+    with pytest.raises(LoRAConfigError, match="model.lora.target_modules") as raised:
+        apply_lora(tiny_model, attrs.evolve(LORA, target_modules=targets))
+    assert isinstance(raised.value, UserInputError) and isinstance(raised.value, ValueError)
+    message = str(raised.value)
+    assert "['no_such_module'] match no module" in message and "'qkv', 'fc1'" in message
+    assert not has_lora(tiny_model)
+
+
+def test_target_that_lora_cannot_wrap_is_named(tiny_model):
+    with pytest.raises(LoRAConfigError, match=r"'attn' matches visual_encoder\.blocks\.0\.attn \(Attention\)"):
+        apply_lora(tiny_model, attrs.evolve(LORA, target_modules=["attn"]))
+
+
+def test_unknown_module_to_save_lists_the_top_level_modules(tiny_model):
+    with pytest.raises(LoRAConfigError, match=r"model.lora.modules_to_save: \['pooling_head'\]") as raised:
+        apply_lora(tiny_model, attrs.evolve(LORA, modules_to_save=["pooling_head"]))
+    assert "'query_pooling'" in str(raised.value)

@@ -44,7 +44,9 @@ def test_checkpoint_config_wins_over_the_spec(tmp_path):
     network = CosmosEmbed1(trained_cfg.network)
     metadata = {"family": "cosmos-embed1", "model": checkpoint_metadata_model(trained_cfg)}
     path = atomic_save(trainer_payload(network.state_dict(), metadata), tmp_path / "ckpt.pth")
-    rebuilt, used = network_from_checkpoint(str(path), tiny_model_config(embed_dim=48, num_query_tokens=2))
+    rebuilt, used = network_from_checkpoint(
+        str(path), tiny_model_config(embed_dim=48, num_query_tokens=2), "evaluate.checkpoint"
+    )
     assert used.network == trained_cfg.network
     for key, value in network.state_dict().items():
         assert torch.equal(rebuilt.state_dict()[key], value), key
@@ -61,14 +63,14 @@ def test_a_checkpoint_of_another_family_is_refused(tmp_path):
         trainer_payload({"net.weight": torch.zeros(2)}, {"family": "cosmos-transfer1"}), tmp_path / "t.pth"
     )
     with pytest.raises(CheckpointFamilyError, match="is a cosmos-transfer1 checkpoint, not a cosmos-embed1 one"):
-        read_weights(str(path))
+        read_weights(str(path), "evaluate.checkpoint")
 
 
 def test_plain_state_dict_files_load_without_metadata(tmp_path):
     network = CosmosEmbed1(preset("tiny"))
     path = tmp_path / "weights.pth"
     torch.save(network.state_dict(), path)
-    state, trained_with = read_weights(str(path))
+    state, trained_with = read_weights(str(path), "evaluate.checkpoint")
     assert trained_with is None and set(state) == set(network.state_dict())
 
 
@@ -78,3 +80,10 @@ def test_checkpoint_metadata_holds_family_and_model_section():
     metadata = checkpoint_metadata(ExperimentConfig())
     assert metadata["family"] == "cosmos-embed1"
     assert metadata["model"]["network"]["embed_dim"] == 256
+
+
+def test_missing_weights_name_the_setting_that_pointed_at_them(tmp_path):
+    from cosmos_embed.model.hub import WeightsNotFoundError
+
+    with pytest.raises(WeightsNotFoundError, match="^evaluate.checkpoint"):
+        read_weights(str(tmp_path / "nope.pth"), "evaluate.checkpoint")

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import attrs
 import pytest
+from cosmos_core.errors import UserInputError
 from cosmos_embed.model.presets import preset
-from cosmos_embed.text.tokenizer import build_tokenizer
+from cosmos_embed.text.tokenizer import VocabularyError, VocabularyNotFoundError, build_tokenizer
 
 SAMPLE_TEXTS = [
     "A red car crashes into the blue truck while moving left.",
@@ -61,18 +62,26 @@ def test_full_scale_vocab_file_gets_dec_30522(tmp_path):
 
 def test_full_scale_without_vocab_says_what_to_do(monkeypatch, tmp_path):
     monkeypatch.setattr("cosmos_embed.text.tokenizer.cached_file", lambda repos, name: None)
-    with pytest.raises(FileNotFoundError, match="model.network.vocab_file"):
+    with pytest.raises(VocabularyNotFoundError, match="model.network.vocab_file") as raised:
         build_tokenizer(preset("224p"))
+    assert isinstance(raised.value, UserInputError) and isinstance(raised.value, FileNotFoundError)
+    assert "huggingface-cli download google-bert/bert-base-uncased vocab.txt" in str(raised.value)
+
+
+def test_missing_vocab_file_names_the_config_path(tmp_path):
+    with pytest.raises(VocabularyNotFoundError, match=r"model.network.vocab_file: cannot read .*nope\.txt"):
+        build_tokenizer(attrs.evolve(preset("224p"), vocab_file=str(tmp_path / "nope.txt")))
 
 
 def test_vocab_size_mismatch_is_refused(tmp_path):
     cfg = attrs.evolve(preset("224p"), vocab_file=str(_bert_like_vocab(tmp_path / "vocab.txt", size=1000)))
-    with pytest.raises(ValueError, match="30523-token vocabulary"):
+    with pytest.raises(VocabularyError, match="30523-token vocabulary") as raised:
         build_tokenizer(cfg)
+    assert isinstance(raised.value, UserInputError)
 
 
 def test_duplicate_vocab_line_names_the_line(tmp_path):
     path = tmp_path / "vocab.txt"
     path.write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\na\na\n")
-    with pytest.raises(ValueError, match=r"vocab.txt:6: token 'a' already appears on line 5"):
+    with pytest.raises(VocabularyError, match=r"vocab.txt:6: token 'a' already appears on line 5"):
         build_tokenizer(attrs.evolve(preset("tiny"), vocab_file=str(path)))

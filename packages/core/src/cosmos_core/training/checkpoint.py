@@ -24,8 +24,8 @@ from __future__ import annotations
 import os
 import pickle
 import re
+import secrets
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -53,15 +53,21 @@ def latest_path(output_dir: Path, prefix: str) -> Path:
 def _write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # Not tempfile.mkstemp: that creates the file 0600, so checkpoints would be unreadable by the group
+    # and by tools run as other users. open(..., "xb") gives the usual permissions (0666 minus the umask,
+    # default ACLs honoured) and, like mkstemp, never reuses an existing file.
+    tmp_path = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    created = False  # on a name clash the existing file is not ours to delete
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with open(tmp_path, "xb") as handle:
+            created = True
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
+        os.replace(tmp_path, path)
     except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
+        if created:
+            tmp_path.unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
 
@@ -112,11 +118,11 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
         raise CheckpointError(
             f"checkpoint {path} is corrupt or holds Python objects other than tensors and plain data "
             "(loaded with weights_only=True, which never unpickles arbitrary objects): "
-            f"{_unpickler_detail(err)}"
+            f"{torch_load_error_detail(err)}"
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as err:
+    except Exception as err:  # damaged bytes surface as RuntimeError, EOFError, IndexError, KeyError, ...
         raise CheckpointError(
-            f"checkpoint {path} cannot be read (truncated or not a torch file?): {_first_line(err)}"
+            f"checkpoint {path} cannot be read (truncated or not a torch file?): {torch_load_error_detail(err)}"
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
@@ -131,8 +137,12 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
     return payload
 
 
-def _unpickler_detail(err: BaseException) -> str:
-    """The useful part of torch's long weights-only refusal ("Unsupported global: GLOBAL x.Y …")."""
+def torch_load_error_detail(err: BaseException) -> str:
+    """The useful part of a ``torch.load`` failure, short enough for a one-line message.
+
+    For the weights-only refusal that is the unpickler's reason ("Unsupported global: GLOBAL x.Y …"),
+    not torch's preamble suggesting ``weights_only=False``; otherwise the first line of the error.
+    """
     match = re.search(r"WeightsUnpickler error:\s*(.+?)(?:\. Please use|\n\n|$)", str(err), re.DOTALL)
     return match.group(1).strip() if match else _first_line(err)
 

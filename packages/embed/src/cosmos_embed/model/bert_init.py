@@ -9,11 +9,17 @@ token-type embeddings, pooler and next-sentence head have no place in the Q-Form
 from __future__ import annotations
 
 import torch
+from cosmos_core.errors import UserInputError
 
 from cosmos_embed.model.embed1 import CosmosEmbed1
 from cosmos_embed.model.loading import read_state_dict
 
 DEFAULT_BERT_REPO = "google-bert/bert-base-uncased"
+CKPT_OPTION = "model.network.qformer_pretrain_ckpt"
+DEFAULT_BERT_PURPOSE = (
+    f"model.network.pretrained_text_encoder=true (BERT weights from {DEFAULT_BERT_REPO}, or a local copy "
+    f"named by {CKPT_OPTION})"
+)
 SKIPPED = (
     "bert.embeddings.token_type_embeddings",
     "bert.pooler.",
@@ -23,14 +29,21 @@ SKIPPED = (
 VOCAB_SIZED = ("bert.embeddings.word_embeddings.weight", "cls.predictions.decoder.weight")
 
 
+class BertCheckpointError(UserInputError, ValueError):
+    """The BERT checkpoint does not fit the Q-Former (not a bert-base masked-LM checkpoint)."""
+
+
 def _bert_key(key: str) -> str:
     """Old BERT checkpoints name LayerNorm parameters gamma/beta."""
     return key.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
 
 
-def load_bert_into_qformer(model: CosmosEmbed1, source: str) -> None:
-    """Copy BERT weights from ``source`` (file, directory or cached repo id) into ``model.qformer``."""
-    bert = {_bert_key(key): value for key, value in read_state_dict(source).items()}
+def load_bert_into_qformer(model: CosmosEmbed1, source: str, purpose: str = CKPT_OPTION) -> None:
+    """Copy BERT weights from ``source`` (file, directory or cached repo id) into ``model.qformer``.
+
+    ``purpose`` is the config path that asked for them; read errors start with it.
+    """
+    bert = {_bert_key(key): value for key, value in read_state_dict(source, purpose).items()}
     if not any(key.startswith("bert.") for key in bert):  # a BertModel checkpoint: no "bert." prefix
         bert = {f"bert.{key}": value for key, value in bert.items()}
     bert.pop("cls.predictions.decoder.bias", None)  # the same tensor as cls.predictions.bias in BERT
@@ -53,10 +66,10 @@ def load_bert_into_qformer(model: CosmosEmbed1, source: str) -> None:
             if key in VOCAB_SIZED:
                 target[: value.shape[0]].copy_(value)
             elif target.shape != value.shape:
-                raise ValueError(
+                raise BertCheckpointError(
                     f"{source}: {key} has shape {tuple(value.shape)} but the Q-Former expects "
                     f"{tuple(target.shape)}; "
-                    "model.network.qformer_pretrain_ckpt must be a bert-base checkpoint"
+                    f"{CKPT_OPTION} must be a bert-base checkpoint"
                 )
             else:
                 target.copy_(value)
@@ -66,8 +79,8 @@ def load_bert_into_qformer(model: CosmosEmbed1, source: str) -> None:
                 if text_twin in bert:
                     target.copy_(bert[text_twin])
     if unused:
-        raise ValueError(
+        raise BertCheckpointError(
             f"{source}: {len(unused)} BERT tensor(s) have no place in the Q-Former (first: {unused[:3]}); "
-            "model.network.qformer_pretrain_ckpt must be a BERT (BertForMaskedLM / BertForPreTraining) "
+            f"{CKPT_OPTION} must be a BERT (BertForMaskedLM / BertForPreTraining) "
             "checkpoint"
         )

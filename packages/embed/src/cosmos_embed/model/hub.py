@@ -19,7 +19,8 @@ def looks_like_repo_id(text: str) -> bool:
     return bool(REPO_ID.match(text)) and not Path(text).exists()
 
 
-def _cache_hint(repo_id: str) -> str:
+def cache_hint(repo_id: str) -> str:
+    """What to do when ``repo_id`` (or some of its files) is not in the local cache."""
     from huggingface_hub.constants import HF_HUB_CACHE
 
     return (
@@ -38,7 +39,7 @@ def local_snapshot(repo_id: str, purpose: str) -> Path:
     except Exception as error:  # huggingface_hub raises several types for "not cached"
         raise WeightsNotFoundError(
             f"{purpose}: Hugging Face repo {repo_id!r} is not in the local cache "
-            f"({error.__class__.__name__}). " + _cache_hint(repo_id)
+            f"({error.__class__.__name__}). " + cache_hint(repo_id)
         ) from error
 
 

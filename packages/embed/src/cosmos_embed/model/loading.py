@@ -13,16 +13,18 @@ decoder weight, BERT's ``position_ids``.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import torch
 from cosmos_core.errors import UserInputError
+from cosmos_core.training.checkpoint import torch_load_error_detail
 from torch import nn
 
 from cosmos_embed.model.config import NetworkConfig
 from cosmos_embed.model.dims import patch_grid, stored_patch_grid
 from cosmos_embed.model.embed1 import QFORMER_PREFIX, CosmosEmbed1
-from cosmos_embed.model.hub import WeightsNotFoundError, local_snapshot, looks_like_repo_id
+from cosmos_embed.model.hub import WeightsNotFoundError, cache_hint, local_snapshot, looks_like_repo_id
 from cosmos_embed.model.vit import resample_pos_embed
 
 StateDict = dict[str, torch.Tensor]
@@ -38,64 +40,101 @@ KEY_ALIASES = {"Qformer.": QFORMER_PREFIX, "itm_head.": "itm_proj."}
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 NON_PERSISTENT = ("normalization_mean", "normalization_std")
 SHOWN_KEYS = 5
+REEXPORT_HINT = "re-save the weights as a plain state dict (.pth) or a .safetensors file"
+
+logger = logging.getLogger("cosmos.embed")
 
 
 class CheckpointMismatchError(UserInputError, RuntimeError):
     """A strict load found missing or unexpected keys."""
 
 
-def read_state_dict(source: str | Path) -> StateDict:
-    """The raw tensors of ``source`` (file, HF-layout directory or cached repo id), on CPU."""
+class WeightsReadError(UserInputError, ValueError):
+    """A weights file that exists but cannot be read as a state dict: truncated, corrupt or holding objects."""
+
+
+def read_state_dict(source: str | Path, purpose: str = "model.pretrained_model_path") -> StateDict:
+    """The raw tensors of ``source`` (file, HF-layout directory or cached repo id), on CPU.
+
+    ``purpose`` is the config path that named ``source``; not-found errors start with it.
+    """
     path = Path(source)
+    missing_hint = "name the weights file itself, or a folder that holds one of these"
     if not path.exists():
         if looks_like_repo_id(str(source)):
-            path = local_snapshot(str(source), "model.pretrained_model_path")
+            path = local_snapshot(str(source), purpose)
+            missing_hint = cache_hint(str(source))
         else:
             raise WeightsNotFoundError(
-                f"pretrained weights {str(source)!r} not found: give a .pth/.pt/.safetensors file, a "
+                f"{purpose}: weights {str(source)!r} not found: give a .pth/.pt/.safetensors file, a "
                 "Hugging Face-layout directory, or a repo id like nvidia/Cosmos-Embed1-224p that is in the "
                 "local cache"
             )
     if path.is_dir():
-        return _read_directory(path)
+        return _read_directory(path, purpose, missing_hint)
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path))
+        return _read_safetensors_file(path)
     return _read_torch_file(path)
 
 
-def _read_directory(directory: Path) -> StateDict:
+def _read_directory(directory: Path, purpose: str, missing_hint: str) -> StateDict:
+    """The tensors of an HF-layout folder; ``purpose`` and ``missing_hint`` frame the not-found errors."""
     index = directory / SAFETENSORS_INDEX
     if index.is_file():
-        from safetensors.torch import load_file
-
-        weight_map = json.loads(index.read_text())["weight_map"]
         state: StateDict = {}
-        for shard in sorted(set(weight_map.values())):
+        for shard in sorted(set(_weight_map(index).values())):
             shard_path = directory / shard
             if not shard_path.is_file():
-                raise WeightsNotFoundError(f"{index} names shard {shard}, which is not in {directory}")
-            state.update(load_file(str(shard_path)))
+                raise WeightsNotFoundError(
+                    f"{purpose}: {index} names shard {shard}, which is not in {directory}; {missing_hint}"
+                )
+            state.update(_read_safetensors_file(shard_path))
         return state
     if (directory / SAFETENSORS_SINGLE).is_file():
-        return read_state_dict(directory / SAFETENSORS_SINGLE)
+        return _read_safetensors_file(directory / SAFETENSORS_SINGLE)
     torch_files = sorted(directory.glob("*.pth")) + sorted(directory.glob("*.pt")) + sorted(directory.glob("*.bin"))
     if len(torch_files) == 1:
         return _read_torch_file(torch_files[0])
     raise WeightsNotFoundError(
-        f"{directory} holds no {SAFETENSORS_INDEX}, no {SAFETENSORS_SINGLE} and not exactly one .pth/.pt/.bin file"
+        f"{purpose}: {directory} holds no {SAFETENSORS_INDEX}, no {SAFETENSORS_SINGLE} and not exactly one "
+        f".pth/.pt/.bin file; {missing_hint}"
     )
+
+
+def _weight_map(index: Path) -> dict[str, str]:
+    """The tensor name -> shard file map of a ``model.safetensors.index.json``."""
+    try:
+        weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
+        raise WeightsReadError(
+            f"{index}: not a readable safetensors index ({error.__class__.__name__}: {error}); it must be JSON "
+            'with a "weight_map" object mapping tensor names to shard files. Copy it again from the release.'
+        ) from error
+    if not isinstance(weight_map, dict) or not all(isinstance(shard, str) for shard in weight_map.values()):
+        raise WeightsReadError(f'{index}: "weight_map" must map tensor names to shard file names')
+    return weight_map
+
+
+def _read_safetensors_file(path: Path) -> StateDict:
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except Exception as error:  # safetensors raises its own SafetensorError, or OSError
+        raise WeightsReadError(
+            f"{path}: cannot read it as a safetensors file ({error.__class__.__name__}: {error}); the file is "
+            "probably truncated or corrupt: copy or download it again"
+        ) from error
 
 
 def _read_torch_file(path: Path) -> StateDict:
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise ValueError(
-            f"{path}: cannot read it as a weights-only PyTorch checkpoint "
-            f"({error.__class__.__name__}: {error}); "
-            "cosmos-run never unpickles arbitrary objects"
+    except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError, ... for bad files
+        raise WeightsReadError(
+            f"{path}: cannot read it as a weights-only PyTorch checkpoint ({error.__class__.__name__}: "
+            f"{torch_load_error_detail(error)}). A truncated or corrupt file must be copied again; cosmos-run "
+            f"never unpickles arbitrary objects, so for a file holding other Python objects {REEXPORT_HINT}"
         ) from error
     if isinstance(loaded, dict):
         for key in ("model", "state_dict"):
@@ -103,7 +142,14 @@ def _read_torch_file(path: Path) -> StateDict:
                 loaded = loaded[key]
                 break
     if not isinstance(loaded, dict) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
-        raise ValueError(f"{path}: expected a state dict of tensors (or a dict holding one under 'model'/'state_dict')")
+        found = type(loaded).__name__
+        if isinstance(loaded, dict):
+            odd = next(key for key, value in loaded.items() if not isinstance(value, torch.Tensor))
+            found = f"a dict whose {odd!r} is a {type(loaded[odd]).__name__}"
+        raise WeightsReadError(
+            f"{path}: expected a state dict of tensors (or a dict holding one under 'model'/'state_dict'), "
+            f"found {found}; {REEXPORT_HINT}"
+        )
     return loaded
 
 
@@ -129,21 +175,30 @@ def _listing(kind: str, keys: list[str]) -> str:
 
 
 def load_state_dict_into(model: nn.Module, state: StateDict, strict: bool = True, source: str = "checkpoint"):
-    """``model.load_state_dict`` with key normalisation and readable errors; returns missing/unexpected."""
+    """``model.load_state_dict`` with key normalisation and readable errors; returns missing/unexpected.
+
+    With ``strict=False`` the keys that do not match are logged in one warning instead of raising.
+    """
     state = normalize_keys(state)
     try:
         result = model.load_state_dict(state, strict=False)
     except RuntimeError as error:  # shape mismatches raise even with strict=False
         raise CheckpointMismatchError(f"{source} does not fit the model: {error}") from error
-    if strict and (result.missing_keys or result.unexpected_keys):
-        problems = []
-        if result.missing_keys:
-            problems.append(_listing("missing", result.missing_keys))
-        if result.unexpected_keys:
-            problems.append(_listing("unexpected", result.unexpected_keys))
+    problems = []
+    if result.missing_keys:
+        problems.append(_listing("missing", result.missing_keys))
+    if result.unexpected_keys:
+        problems.append(_listing("unexpected", result.unexpected_keys))
+    if problems and strict:
         raise CheckpointMismatchError(
             f"{source} does not match the model: " + "; ".join(problems) + ". Check that model.network matches "
             "the checkpoint (resolution, embed_dim, scale), or set model.pretrained_model_strict=false."
+        )
+    if problems:
+        logger.warning(
+            "%s loaded non-strictly: %s; missing ones keep their initial values, unexpected ones are ignored",
+            source,
+            "; ".join(problems),
         )
     return result
 
@@ -181,11 +236,13 @@ def build_model(network: NetworkConfig, pretrained_model_path: str | None = None
     when ``network.pretrained_text_encoder`` or ``network.qformer_pretrain_ckpt`` asks for it (the BERT
     weights are skipped when a full checkpoint follows, so a cached BERT is only needed when used).
     """
-    from cosmos_embed.model.bert_init import DEFAULT_BERT_REPO, load_bert_into_qformer
+    from cosmos_embed.model.bert_init import DEFAULT_BERT_PURPOSE, DEFAULT_BERT_REPO, load_bert_into_qformer
 
     model = CosmosEmbed1(network)
     if pretrained_model_path:
         load_pretrained(model, pretrained_model_path, strict=strict)
-    elif network.pretrained_text_encoder or network.qformer_pretrain_ckpt:
-        load_bert_into_qformer(model, network.qformer_pretrain_ckpt or DEFAULT_BERT_REPO)
+    elif network.qformer_pretrain_ckpt:
+        load_bert_into_qformer(model, network.qformer_pretrain_ckpt)
+    elif network.pretrained_text_encoder:
+        load_bert_into_qformer(model, DEFAULT_BERT_REPO, purpose=DEFAULT_BERT_PURPOSE)
     return model

@@ -8,23 +8,70 @@ the adapters back and returns the plain model with the original key names, for e
 
 from __future__ import annotations
 
+from cosmos_core.errors import UserInputError
 from torch import nn
 
-from cosmos_embed.model.config import LoRAConfig, validate_network_config
+from cosmos_embed.model.config import DEFAULT_LORA_TARGETS, LoRAConfig, validate_network_config
 from cosmos_embed.model.embed1 import CosmosEmbed1
+
+# The module types PEFT's LoRA adapts (peft.tuners.lora.LoraModel._create_new_module).
+WRAPPABLE = (nn.Linear, nn.Embedding, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.MultiheadAttention)
+
+
+class LoRAConfigError(UserInputError, ValueError):
+    """``model.lora`` asks for something the model cannot do: unknown module names, LoRA with TE, ..."""
+
+
+def _matches_target(pattern: str, name: str) -> bool:
+    """PEFT's rule for ``target_modules`` lists: the whole dotted name, or its last components."""
+    return name == pattern or name.endswith("." + pattern)
+
+
+def _module_problems(lora: LoRAConfig, modules: dict[str, nn.Module]) -> list[str]:
+    """One line per ``model.lora`` module pattern that matches nothing, or something LoRA cannot wrap."""
+    problems = []
+    known = [p for p in DEFAULT_LORA_TARGETS if any(_matches_target(p, name) for name in modules)]
+    unknown = [p for p in lora.target_modules or [] if not any(_matches_target(p, name) for name in modules)]
+    if unknown:
+        problems.append(
+            f"model.lora.target_modules: {unknown} match no module of the model (a pattern matches a "
+            f"module whose dotted name ends with it); names that exist include {known}"
+        )
+    for pattern in lora.target_modules or []:
+        unwrappable = [
+            name
+            for name, module in modules.items()
+            if _matches_target(pattern, name) and not isinstance(module, WRAPPABLE)
+        ]
+        if unwrappable:
+            problems.append(
+                f"model.lora.target_modules: {pattern!r} matches {unwrappable[0]} "
+                f"({type(modules[unwrappable[0]]).__name__}), which LoRA cannot wrap: it adapts Linear, "
+                f"Embedding and Conv modules; name those, e.g. {known}"
+            )
+    # PEFT's rule for modules_to_save is a plain suffix match.
+    unsaved = [p for p in lora.modules_to_save or [] if not any(name.endswith(p) for name in modules)]
+    if unsaved:
+        top_level = [name for name in modules if name and "." not in name]
+        problems.append(
+            f"model.lora.modules_to_save: {unsaved} match no module of the model; its top-level modules are {top_level}"
+        )
+    return problems
 
 
 def apply_lora(model: CosmosEmbed1, lora: LoRAConfig) -> CosmosEmbed1:
     """Inject LoRA adapters into ``model`` (in place) and return it; unchanged when ``lora.enabled`` is false.
 
-    Raises ValueError for an impossible combination, e.g. LoRA with Transformer Engine.
+    Raises LoRAConfigError (a ValueError) for module names the model lacks or an impossible combination,
+    e.g. LoRA with Transformer Engine.
     Load pretrained weights before calling this: adapted modules change their state-dict keys.
     """
     if not lora.enabled:
         return model
     problems = validate_network_config(model.config, lora)
+    problems += _module_problems(lora, dict(model.named_modules()))
     if problems:
-        raise ValueError("cannot apply LoRA:\n  - " + "\n  - ".join(problems))
+        raise LoRAConfigError("cannot apply LoRA:\n  - " + "\n  - ".join(problems))
     from peft import LoraConfig, inject_adapter_in_model
 
     peft_config = LoraConfig(
@@ -40,8 +87,8 @@ def apply_lora(model: CosmosEmbed1, lora: LoRAConfig) -> CosmosEmbed1:
     was_training = model.training
     try:
         inject_adapter_in_model(peft_config, model)
-    except ValueError as error:
-        raise ValueError(f"model.lora.target_modules / modules_to_save: {error}") from error
+    except ValueError as error:  # what PEFT refuses beyond the checks above
+        raise LoRAConfigError(f"model.lora: PEFT refused the adapters: {error}") from error
     # New adapter modules start in training mode (LoRA dropout active); keep the model's mode.
     model.train(was_training)
     return model

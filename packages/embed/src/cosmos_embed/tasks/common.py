@@ -94,8 +94,9 @@ def differing_fields(spec: ModelConfig, checkpoint: ModelConfig, sections: tuple
     return sorted(path for path in ours.keys() | theirs.keys() if ours.get(path) != theirs.get(path))
 
 
-def read_weights(path: str) -> tuple[dict[str, torch.Tensor], ModelConfig | None]:
-    """Tensors of a cosmos-run training checkpoint (with its model config) or of foreign weights."""
+def read_weights(path: str, setting: str) -> tuple[dict[str, torch.Tensor], ModelConfig | None]:
+    """Tensors of a cosmos-run training checkpoint (with its model config) or of foreign weights;
+    ``setting`` is the config path that named ``path`` (errors start with it)."""
     file = Path(path)
     if file.is_file() and file.suffix in (".pth", ".pt"):
         try:
@@ -111,11 +112,11 @@ def read_weights(path: str) -> tuple[dict[str, torch.Tensor], ModelConfig | None
                     f"checkpoint written by 'cosmos-run {FAMILY} train'"
                 )
             return payload["model"], structure(ModelConfig, metadata["model"], f"{path} metadata")
-    return read_state_dict(path), None
+    return read_state_dict(path, setting), None
 
 
 def network_from_checkpoint(
-    path: str, spec: ModelConfig, sections: tuple[str, ...] = ("network", "lora")
+    path: str, spec: ModelConfig, setting: str, sections: tuple[str, ...] = ("network", "lora")
 ) -> tuple[CosmosEmbed1, ModelConfig]:
     """Rebuild the network a checkpoint was trained with and load it (LoRA adapters merged).
 
@@ -123,7 +124,7 @@ def network_from_checkpoint(
     so nobody has to repeat network settings to use a checkpoint. Training from a checkpoint compares
     only ``network``: whether to add LoRA adapters is the new run's choice.
     """
-    state, trained_with = read_weights(path)
+    state, trained_with = read_weights(path, setting)
     if trained_with is None:
         model_cfg = spec
     else:

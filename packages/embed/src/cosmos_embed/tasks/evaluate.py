@@ -93,6 +93,6 @@ def _evaluate(config: ExperimentConfig, ctx: RunContext, out: Path) -> dict:
 
 
 def _encoder(config: ExperimentConfig) -> Encoder:
-    network, _ = network_from_checkpoint(config.evaluate.checkpoint, config.model)
+    network, _ = network_from_checkpoint(config.evaluate.checkpoint, config.model, "evaluate.checkpoint")
     device = select_device(config.evaluate.num_gpus, [0])
     return Encoder.create(network, config.model.precision, device)

@@ -33,7 +33,7 @@ def run(config: ExperimentConfig, ctx: RunContext) -> int:
     output = export_output(config)
     folder = start_run(config, "export")
     try:
-        network, _ = network_from_checkpoint(settings.checkpoint, config.model)
+        network, _ = network_from_checkpoint(settings.checkpoint, config.model, "export.checkpoint")
         source = Embed1ExportSource(
             without_transformer_engine(network),
             storage_dtype=STORAGE_DTYPES[config.model.precision],

@@ -42,7 +42,7 @@ def run(config: ExperimentConfig, ctx: RunContext) -> int:
 def _search(config: ExperimentConfig, ctx: RunContext, out: Path) -> None:
     settings = config.inference
     db_cfg = config.dataset.inference_dataset
-    network, _ = network_from_checkpoint(settings.checkpoint, config.model)
+    network, _ = network_from_checkpoint(settings.checkpoint, config.model, "inference.checkpoint")
     encoder = Encoder.create(network, config.model.precision, select_device(settings.num_gpus, [0]))
     fingerprint = {
         "model": embedding_cache.weights_digest(export_state_dict(encoder.network)),

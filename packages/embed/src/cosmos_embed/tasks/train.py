@@ -66,7 +66,9 @@ def build_training_module(config: ExperimentConfig, ctx: RunContext) -> tuple[Em
     tokenizer = build_tokenizer(model_cfg.network)  # a missing vocabulary fails before the model is built
     seed_everything(config.train.seed)  # the same initial weights for the same seed, on every rank
     if model_cfg.pretrained_model_path:
-        network, _ = network_from_checkpoint(model_cfg.pretrained_model_path, model_cfg, sections=("network",))
+        network, _ = network_from_checkpoint(
+            model_cfg.pretrained_model_path, model_cfg, "model.pretrained_model_path", sections=("network",)
+        )
         logger.info("initialised from %s", model_cfg.pretrained_model_path)
     else:
         from cosmos_embed.model.loading import build_model

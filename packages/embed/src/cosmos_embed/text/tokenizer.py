@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 import torch
+from cosmos_core.errors import UserInputError
 
 from cosmos_embed.model.config import NetworkConfig
 from cosmos_embed.model.dims import qformer_dims
@@ -24,29 +25,48 @@ BERT_REPOS = ["google-bert/bert-base-uncased", "bert-base-uncased"]
 TINY_VOCAB = "tiny_vocab.txt"
 
 
+class VocabularyNotFoundError(UserInputError, FileNotFoundError):
+    """The WordPiece vocab.txt is neither at ``model.network.vocab_file`` nor in the local cache."""
+
+
+class VocabularyError(UserInputError, ValueError):
+    """A vocab.txt that cannot serve as the Cosmos-Embed1 vocabulary (duplicates, missing tokens, size)."""
+
+
 def read_vocab(path: Path) -> dict[str, int]:
     """WordPiece vocab.txt: one token per line, id = line number."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as error:
-        raise FileNotFoundError(f"model.network.vocab_file: cannot read {path} ({error.strerror})") from error
+        raise VocabularyNotFoundError(
+            f"model.network.vocab_file: cannot read {path} ({error.strerror or error}); give the path of "
+            "bert-base-uncased's vocab.txt"
+        ) from error
+    except UnicodeDecodeError as error:
+        raise VocabularyError(
+            f"model.network.vocab_file: {path} is not UTF-8 text ({error.reason} at byte {error.start}); "
+            "give bert-base-uncased's vocab.txt, one token per line"
+        ) from error
     vocab: dict[str, int] = {}
     for number, token in enumerate(lines):
         if token in vocab:
-            raise ValueError(f"{path}:{number + 1}: token {token!r} already appears on line {vocab[token] + 1}")
+            raise VocabularyError(
+                f"{path}:{number + 1}: token {token!r} already appears on line {vocab[token] + 1}; "
+                "model.network.vocab_file must list each token once"
+            )
         vocab[token] = number
     return vocab
 
 
 def vocab_path(cfg: NetworkConfig) -> Path:
-    """Where this config's vocab.txt is, or FileNotFoundError saying how to provide one."""
+    """Where this config's vocab.txt is, or VocabularyNotFoundError saying how to provide one."""
     if cfg.vocab_file:
         return Path(cfg.vocab_file)
     if cfg.scale == "tiny":
         return Path(str(resources.files("cosmos_embed.assets").joinpath(TINY_VOCAB)))
     found = cached_file(BERT_REPOS, "vocab.txt")
     if found is None:
-        raise FileNotFoundError(
+        raise VocabularyNotFoundError(
             "the bert-base-uncased vocabulary is not in the local Hugging Face cache and cosmos-run never "
             "downloads it: set model.network.vocab_file=/path/to/vocab.txt, or pre-download it with "
             "`huggingface-cli download google-bert/bert-base-uncased vocab.txt` on a machine with internet "
@@ -63,9 +83,9 @@ class TextTokenizer:
 
         for token in ("[PAD]", "[UNK]", "[CLS]", "[SEP]"):
             if token not in vocab:
-                raise ValueError(f"{source}: the vocabulary has no {token} token")
+                raise VocabularyError(f"{source}: the vocabulary has no {token} token; give the BERT vocab.txt")
         if DEC_TOKEN in vocab:
-            raise ValueError(f"{source}: the vocabulary already holds {DEC_TOKEN}; give the plain BERT vocab.txt")
+            raise VocabularyError(f"{source}: the vocabulary already holds {DEC_TOKEN}; give the plain BERT vocab.txt")
         # BertTokenizer(vocab=dict) builds the WordPiece model from the dict; in transformers 5
         # BertTokenizerFast(vocab_file=...) silently ignores the file.
         self._tokenizer = BertTokenizer(vocab=dict(vocab), do_lower_case=True)
@@ -73,7 +93,10 @@ class TextTokenizer:
         self.max_txt_len = max_txt_len
         self.dec_token_id = self._tokenizer.convert_tokens_to_ids(DEC_TOKEN)
         if self.dec_token_id != len(vocab):
-            raise ValueError(f"{source}: [DEC] got id {self.dec_token_id}, expected {len(vocab)} (the last id)")
+            raise VocabularyError(
+                f"{source}: [DEC] got id {self.dec_token_id}, expected {len(vocab)} (the last id); the "
+                "vocabulary's ids must be its line numbers 0..N-1"
+            )
         self.pad_token_id = vocab["[PAD]"]
         self.cls_token_id = vocab["[CLS]"]
         self.sep_token_id = vocab["[SEP]"]
@@ -107,7 +130,7 @@ def build_tokenizer(cfg: NetworkConfig) -> TextTokenizer:
     tokenizer = TextTokenizer(read_vocab(path), cfg.max_txt_len, source=str(path))
     expected = qformer_dims(cfg).vocab_size
     if tokenizer.vocab_size != expected:
-        raise ValueError(
+        raise VocabularyError(
             f"model.network.vocab_file {path} gives {tokenizer.vocab_size - 1} tokens + [DEC] = "
             f"{tokenizer.vocab_size}, but scale={cfg.scale} has a {expected}-token vocabulary "
             f"({expected - 1} tokens + [DEC]); use the matching vocab.txt"
