@@ -1,23 +1,31 @@
-"""Video loader throughput (clips/s) against raw decord decoding of the same frames, in one run.
+"""Video loader throughput (clips/s) against raw decord decoding of the same frames, in paired rounds.
 
-    python benchmarks/loader_throughput.py                          # both sizes, one worker per core
-    python benchmarks/loader_throughput.py --workers 4 --sizes 224p
+    python benchmarks/loader_throughput.py                       # 720p and 224p, 1 and 2 workers, 5 rounds
+    python benchmarks/loader_throughput.py --workers 4 --sizes 224p --rounds 7
     python benchmarks/loader_throughput.py --record benchmarks/results/loader_throughput.md
 
-For each source size (720p: 1280x720, 224p: 400x224) the script writes H.264 clips (3 s at 30 fps,
-x264 defaults as most short clips are encoded: one keyframe per clip, a moving shape over a textured
-background with mild noise) and then measures, with the same number of processes W:
+For each source size (720p: 1280x720, 224p: 400x224) the script writes H.264 clips with
+``cosmos_datasets.samples.write_video`` (3 s at 30 fps, x264 defaults: one keyframe per clip, a moving
+shape over a drifting texture with mild noise) and compares, for each worker count N:
 
-- raw: W processes running ``decord.VideoReader(path, num_threads=1).get_batch(indices)`` on the
-  frames the loader picks, at the source size: the least work any loader must do;
-- raw+scale: the same with decord scaling to the output size while decoding (what the loader asks for);
-- loader: cosmos-run's path end to end: a ``vad_r1`` dataset over a metadata file, ``build_dataloader``
-  with ``workers=W``, batches of uint8 [B, 8, 3, 224, 224] ready for the model.
+- loader: what training runs: the ``vad_r1`` dataset from the plugin registry (``training=True``,
+  so wrapped as training wraps it) over a metadata file, iterated through
+  ``cosmos_datasets.loader.build_dataloader`` with ``workers=N`` and the config's default batch
+  size, frame count and resolution (8 frames scaled to 224x224 by decord while decoding);
+- raw: N processes of a fork ``multiprocessing.Pool`` running ``decord.VideoReader(path, width=224,
+  height=224, num_threads=1).get_batch(indices)`` on the same clip list and the same frame indices:
+  the same decode and scale work, without dataset, collate and worker-to-main transfer.
 
-``loader / raw`` is the share of raw decode throughput per core that the loader reaches (target:
-at least 0.90). After a warm-up pass, ``--rounds`` rounds each time the three methods over all clips,
-one after the other, and the best round of each method counts: on a shared machine other jobs only
-ever slow a round down, so the best round is the closest to what the method can do.
+Both sides start their N processes inside the timed section (a DataLoader without persistent workers
+starts them every epoch). A pilot pass warms the page cache and the decoder and sizes the rounds so
+one round lasts about ``--seconds``; then the rounds alternate loader, raw, loader, raw, ... over the
+same clip list, and each loader round is paired with the raw round right after it. The ratio
+``loader clips/s / raw clips/s`` of each pair is the share of raw decode throughput the loader reaches
+with the same number of processes (target: at least 0.90); the report gives its median, min and max
+over the pairs. It also gives the CPU seconds per clip of each side (the main process plus its reaped
+worker processes), the per-core cost, which other jobs on the machine slow down less than wall time,
+and how many cores other jobs kept busy during the rounds (from ``/proc/stat``): a run where that is
+well above zero measured a shared machine, and its ratios are noisy.
 """
 
 from __future__ import annotations
@@ -25,25 +33,72 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import multiprocessing
 import os
 import platform
+import resource
+import shlex
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import decord
 import numpy as np
 import torch
+from cosmos_core.plugins import PluginHost, load_plugins
 from cosmos_datasets.config import SingleDatasetConfig
-from cosmos_datasets.dataset_types.vad_r1 import VadR1Dataset
 from cosmos_datasets.loader import build_dataloader
 from cosmos_datasets.samples import write_video
 from cosmos_datasets.video.sampling import VideoInfo, clip_indices
 
 SIZES = {"720p": (720, 1280), "224p": (224, 400)}
-FPS, SECONDS, FRAMES, OUTPUT = 30, 3, 8, (224, 224)
+FPS, SECONDS, DISTINCT = 30, 3, 4
+TARGET = 0.90
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One timed pass over a clip list.
+
+    ``cpu``: CPU seconds of this process and its reaped children (the workers); ``others``: CPU seconds
+    the rest of the machine used meanwhile (from ``/proc/stat``), to see whether other jobs competed.
+    """
+
+    wall: float
+    cpu: float
+    others: float
+
+
+@dataclass
+class Result:
+    """Paired rounds of one source size and worker count."""
+
+    size: str
+    workers: int
+    clips: int
+    loader: list[Timing] = field(default_factory=list)
+    raw: list[Timing] = field(default_factory=list)
+
+    def ratios(self) -> list[float]:
+        """Loader clips/s over raw clips/s per pair (same clip count, so raw wall over loader wall)."""
+        return [raw.wall / loader.wall for loader, raw in zip(self.loader, self.raw, strict=True)]
+
+    def clips_per_second(self, timings: list[Timing]) -> float:
+        return self.clips / statistics.median(t.wall for t in timings)
+
+    def cpu_per_clip(self, timings: list[Timing]) -> float:
+        return statistics.median(t.cpu for t in timings) / self.clips
+
+    def other_cores(self) -> float:
+        """Cores that other jobs kept busy, on average over all rounds of both sides."""
+        rounds = self.loader + self.raw
+        return sum(t.others for t in rounds) / sum(t.wall for t in rounds)
 
 
 def render(size: tuple[int, int], seed: int) -> np.ndarray:
@@ -64,131 +119,219 @@ def render(size: tuple[int, int], seed: int) -> np.ndarray:
     return frames
 
 
-def make_clips(folder: Path, size: tuple[int, int], count: int, distinct: int) -> list[Path]:
-    """``count`` clips in ``folder``; ``distinct`` are rendered, the rest are copies (rendering 720p is slow)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rendered = [write_video(folder / f"clip_{i:03d}.mp4", render(size, i), fps=FPS) for i in range(distinct)]
-    clips = list(rendered)
-    for i in range(distinct, count):
-        copy = folder / f"clip_{i:03d}.mp4"
-        copy.write_bytes(rendered[i % distinct].read_bytes())
-        clips.append(copy)
+def clip_list(folder: Path, rendered: list[Path], count: int) -> list[Path]:
+    """``count`` distinct file names in ``folder``, hard links to the ``rendered`` clips in turn."""
+    clips = []
+    for i in range(count):
+        clip = folder / f"clip_{i:04d}.mp4"
+        if not clip.exists():
+            os.link(rendered[i % len(rendered)], clip)
+        clips.append(clip)
     return clips
 
 
-def frame_plan(path: Path) -> list[int]:
-    """The frames the loader decodes for ``path`` (same sampler, same timestamps)."""
+def frame_plan(path: Path, frames: int) -> list[int]:
+    """The frame indices the loader decodes for ``path`` (same sampler, same timestamps)."""
     reader = decord.VideoReader(str(path), num_threads=1)
     starts = reader.get_frame_timestamp(np.arange(len(reader)))[:, 0]
     info = VideoInfo(len(reader), float(reader.get_avg_fps()), tuple((starts - starts[0]).tolist()))
-    return clip_indices(info, FRAMES)
+    return clip_indices(info, frames)
 
 
-def _raw_decode(task: tuple[str, list[int], bool]) -> int:
-    path, indices, scale = task
-    size = {"width": OUTPUT[1], "height": OUTPUT[0]} if scale else {}
-    reader = decord.VideoReader(path, num_threads=1, **size)
-    return reader.get_batch(indices).asnumpy().shape[0]
-
-
-def measure_raw(tasks: list[tuple[str, list[int], bool]], workers: int) -> float:
-    """Clips/s of ``workers`` processes decoding ``tasks`` (process start-up included, as for the loader)."""
+def timed(run: Callable[[], int], expected: int) -> Timing:
+    """Time ``run``, which must return ``expected`` (the clips it produced)."""
+    cpu_before, busy_before = _cpu_seconds(), _machine_busy_seconds()
     start = time.perf_counter()
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    produced = run()
+    wall = time.perf_counter() - start
+    if produced != expected:
+        raise RuntimeError(f"expected {expected} clips, got {produced}")
+    cpu = _cpu_seconds() - cpu_before
+    return Timing(wall, cpu, max(0.0, _machine_busy_seconds() - busy_before - cpu))
+
+
+def _cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _machine_busy_seconds() -> float:
+    """Non-idle CPU seconds of the whole machine since boot (all but idle and iowait in ``/proc/stat``)."""
+    with open("/proc/stat") as handle:
+        ticks = [int(v) for v in handle.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = ticks
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _raw_decode(task: tuple[str, list[int], tuple[int, int]]) -> int:
+    path, indices, (height, width) = task
+    reader = decord.VideoReader(path, width=width, height=height, num_threads=1)
+    return 1 if reader.get_batch(indices).asnumpy().shape[1:] == (height, width, 3) else 0
+
+
+def raw_pass(tasks: list[tuple[str, list[int], tuple[int, int]]], workers: int) -> Callable[[], int]:
+    """One pass of ``workers`` fresh fork processes decoding ``tasks``; returns the clips decoded."""
+
+    def run() -> int:
+        pool = multiprocessing.get_context("fork").Pool(workers)
         decoded = sum(pool.imap_unordered(_raw_decode, tasks, chunksize=1))
-    seconds = time.perf_counter() - start
-    assert decoded == FRAMES * len(tasks)
-    return len(tasks) / seconds
+        pool.close()
+        pool.join()  # reaped, so the workers' CPU time is counted
+        return decoded
+
+    return run
 
 
-def measure_loader(clips: list[Path], workers: int, folder: Path) -> float:
-    """Clips/s of the cosmos-run loader over ``clips`` (worker start-up included, as in a real epoch)."""
-    metadata = folder / "metadata.json"
-    entries = [{"path": str(clip), "anomaly_type": "a red square"} for clip in clips]
-    metadata.write_text(json.dumps(entries))
-    config = SingleDatasetConfig(
-        dataset_type="vad_r1",
-        metadata=str(metadata),
-        num_video_frames=FRAMES,
-        resolution=list(OUTPUT),
-        batch_size=8,
-        workers=workers,
-        drop_last=False,
-        prefetch_factor=2,
-        pin_memory=True,
-    )
-    loader = build_dataloader(VadR1Dataset(config, training=False), config)
-    start = time.perf_counter()
-    loaded = sum(batch["video"].shape[0] for batch in loader)
-    seconds = time.perf_counter() - start
-    assert loaded == len(entries)
-    return loaded / seconds
+def loader_pass(clips: list[Path], workers: int, folder: Path, host: PluginHost) -> tuple[Callable[[], int], dict]:
+    """One epoch of the training loader over ``clips``; returns it and the dataset config it uses."""
+    metadata = folder / f"metadata_{len(clips)}_{workers}.json"
+    metadata.write_text(json.dumps([{"path": str(clip), "anomaly_type": "a red square"} for clip in clips]))
+    config = SingleDatasetConfig(dataset_type="vad_r1", metadata=str(metadata), workers=workers, drop_last=False)
+    dataset = host.datasets.get(config.dataset_type)(config, training=True)
+    loader = build_dataloader(dataset, config)
+
+    def run() -> int:
+        return sum(batch["video"].shape[0] for batch in loader)
+
+    shown = {k: getattr(config, k) for k in ("batch_size", "num_video_frames", "resolution", "prefetch_factor")}
+    return run, shown
+
+
+def measure(
+    size: str, rendered: list[Path], workers: int, rounds: int, seconds: float, folder: Path, host: PluginHost
+) -> tuple[Result, dict]:
+    """Pilot pass (warm-up and round sizing), then ``rounds`` alternating loader and raw rounds."""
+    defaults = SingleDatasetConfig(dataset_type="vad_r1")
+    frames, output = defaults.num_video_frames, tuple(defaults.resolution)
+    step = defaults.batch_size * workers  # whole batches for every worker: no half-idle tail on either side
+    plans = {path: frame_plan(path, frames) for path in rendered}
+
+    def tasks_for(clips: list[Path]) -> list[tuple[str, list[int], tuple[int, int]]]:
+        return [(str(c), plans[rendered[i % len(rendered)]], output) for i, c in enumerate(clips)]
+
+    pilot = clip_list(folder, rendered, step)
+    timed(loader_pass(pilot, workers, folder, host)[0], len(pilot))
+    warm = timed(raw_pass(tasks_for(pilot), workers), len(pilot))
+    count = step * max(1, math.ceil(len(pilot) / warm.wall * seconds / step))
+    clips = clip_list(folder, rendered, count)
+    run_loader, shown = loader_pass(clips, workers, folder, host)
+    run_raw = raw_pass(tasks_for(clips), workers)
+    result = Result(size, workers, count)
+    for _ in range(rounds):
+        result.loader.append(timed(run_loader, count))
+        result.raw.append(timed(run_raw, count))
+    return result, shown
+
+
+def wait_for_quiet(limit: float, poll: float, patience: float) -> tuple[float, float]:
+    """Wait until the 1-minute load average is at most ``limit`` (polling, up to ``patience`` s).
+
+    Returns (load when measuring starts, seconds waited); measuring starts anyway after ``patience``.
+    """
+    waited = 0.0
+    while (load := os.getloadavg()[0]) > limit and waited < patience:
+        print(f"1-min load {load:.2f} > {limit}: waiting {poll:.0f} s ({waited:.0f} s so far)", flush=True)
+        time.sleep(poll)
+        waited += poll
+    return load, waited
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores"
+    """CPU model name from ``lscpu`` and the number of usable cores."""
+    text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Model name")), "?")
+    return f"{model}, nproc {os.cpu_count()}"
+
+
+def summary(r: Result) -> dict[str, str]:
+    ratios = r.ratios()
+    loader_cpu, raw_cpu = r.cpu_per_clip(r.loader), r.cpu_per_clip(r.raw)
+    median = statistics.median(ratios)
+    return {
+        "source": r.size,
+        "workers": str(r.workers),
+        "clips per round": str(r.clips),
+        "round s (loader)": f"{statistics.median(t.wall for t in r.loader):.1f}",
+        "loader clips/s": f"{r.clips_per_second(r.loader):.1f}",
+        "raw clips/s": f"{r.clips_per_second(r.raw):.1f}",
+        "loader/raw median [min, max]": f"{median:.2f} [{min(ratios):.2f}, {max(ratios):.2f}]",
+        "CPU s/clip loader, raw": f"{loader_cpu:.3f}, {raw_cpu:.3f}",
+        "raw/loader CPU per clip": f"{raw_cpu / loader_cpu:.2f}",
+        "other jobs' cores": f"{r.other_cores():.2f}",
+        f">= {TARGET:.2f}": "yes" if median >= TARGET else "**no**",
+    }
+
+
+def table(rows: list[dict[str, str]]) -> list[str]:
+    header = list(rows[0])
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(row[k] for k in header) + " |" for row in rows),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes (default: one per core)")
-    parser.add_argument(
-        "--clips", type=int, default=0, help="clips per size (default: 8 per worker at 720p, 64 at 224p)"
-    )
-    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per method; the best one counts")
-    parser.add_argument("--record", type=Path, help="append the results as a Markdown table to this file")
+    parser.add_argument("--workers", nargs="+", type=int, default=[1, 2], help="worker counts N (default: 1 2)")
+    parser.add_argument("--rounds", type=int, default=5, help="paired rounds per size and N (default: 5)")
+    parser.add_argument("--seconds", type=float, default=4.0, help="target length of one round (default: 4)")
+    parser.add_argument("--max-load", type=float, default=1.0, help="wait until the 1-min load is at most this")
+    parser.add_argument("--patience", type=float, default=300.0, help="seconds to wait for --max-load at most")
+    parser.add_argument("--record", type=Path, help="append the results as Markdown to this file")
     args = parser.parse_args(argv)
-    rows = []
+    if args.rounds < 1 or min(args.workers) < 1:
+        parser.error("--rounds and --workers must be at least 1")
+
+    load_start, waited = wait_for_quiet(args.max_load, 20.0, args.patience)
+    print(f"1-min load {load_start:.2f} at start (waited {waited:.0f} s); {machine()}", flush=True)
+    started = time.perf_counter()
+    host = load_plugins()
+    rows, shown = [], {}
     with tempfile.TemporaryDirectory(prefix="loader_bench_") as tmp:
-        for name in args.sizes:
-            count = args.clips or (8 if name == "720p" else 64) * args.workers
-            clips = make_clips(Path(tmp) / name, SIZES[name], count, distinct=min(count, 4))
-            plans = [frame_plan(clip) for clip in clips]
-            raw_tasks = [(str(c), p, False) for c, p in zip(clips, plans, strict=True)]
-            scaled_tasks = [(path, plan, True) for path, plan, _ in raw_tasks]
-            measure_raw(raw_tasks, args.workers)  # warm-up: page cache, decoder libraries
-            raw = scaled = loader = 0.0
-            for _ in range(args.rounds):
-                raw = max(raw, measure_raw(raw_tasks, args.workers))
-                scaled = max(scaled, measure_raw(scaled_tasks, args.workers))
-                loader = max(loader, measure_loader(clips, args.workers, Path(tmp) / name))
-            rows.append({"size": name, "clips": len(clips), "raw": raw, "raw_scaled": scaled, "loader": loader})
-            print(
-                f"{name}: {len(clips)} clips x {FRAMES} frames -> {OUTPUT[0]}x{OUTPUT[1]}, {args.workers} workers, "
-                f"best of {args.rounds} rounds: "
-                f"raw {raw:.1f} clips/s, raw+scale {scaled:.1f}, loader {loader:.1f} "
-                f"(loader/raw {loader / raw:.2f}, per core {loader / args.workers:.1f} vs {raw / args.workers:.1f})",
-                flush=True,
-            )
+        for size in args.sizes:
+            folder = Path(tmp) / size
+            folder.mkdir()
+            rendered = [
+                write_video(folder / f"rendered_{i}.mp4", render(SIZES[size], i), fps=FPS) for i in range(DISTINCT)
+            ]
+            for workers in args.workers:
+                result, shown = measure(size, rendered, workers, args.rounds, args.seconds, folder, host)
+                rows.append(summary(result))
+                print(
+                    f"{size} N={workers}: {result.clips} clips/round, ratios "
+                    + " ".join(f"{x:.2f}" for x in result.ratios())
+                    + f"; other jobs kept {result.other_cores():.2f} cores busy",
+                    flush=True,
+                )
+    load_end = os.getloadavg()[0]
+    elapsed = time.perf_counter() - started
+    print("\n".join(table(rows)))
+    print(f"loader config: {shown}; 1-min load {load_start:.2f} before, {load_end:.2f} after; {elapsed:.0f} s")
     if args.record:
-        record(args, rows)
+        record(args, rows, shown, (load_start, waited, load_end), elapsed)
     return 0
 
 
-def record(args: argparse.Namespace, rows: list[dict]) -> None:
-    command = " ".join(["python benchmarks/loader_throughput.py", *sys.argv[1:]])
+def record(
+    args: argparse.Namespace, rows: list[dict[str, str]], shown: dict, load: tuple[float, float, float], elapsed: float
+) -> None:
+    command = shlex.join(["python", "benchmarks/loader_throughput.py", *sys.argv[1:]])
+    load_start, waited, load_end = load
     lines = [
         "",
-        f"### {datetime.date.today().isoformat()}: {machine()}, {args.workers} workers, best of {args.rounds} rounds",
+        f"### {datetime.datetime.now().isoformat(timespec='minutes')}: {machine()}",
         "",
-        f"`{command}`; torch {torch.__version__}, decord {decord.__version__}, Python {platform.python_version()}.",
+        f"`{command}`; torch {torch.__version__}, decord {decord.__version__}, Python {platform.python_version()}; "
+        f"{args.rounds} paired rounds of about {args.seconds} s; loader config {shown}.",
+        f"1-min load average {load_start:.2f} when measuring started (after waiting {waited:.0f} s for <= "
+        f"{args.max_load}), {load_end:.2f} at the end (this includes the benchmark's own processes); "
+        f"{elapsed:.0f} s in all.",
         "",
-        "| source | clips per round | raw decord clips/s | raw+scale clips/s | loader clips/s | loader/raw "
-        "| loader/raw+scale |",
-        "|---|---|---|---|---|---|---|",
+        *table(rows),
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['size']} | {r['clips']} | {r['raw']:.1f} | {r['raw_scaled']:.1f} | {r['loader']:.1f} | "
-            f"{r['loader'] / r['raw']:.2f} | {r['loader'] / r['raw_scaled']:.2f} |"
-        )
     with open(args.record, "a") as handle:
         handle.write("\n".join(lines) + "\n")
 
