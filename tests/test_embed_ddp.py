@@ -53,15 +53,7 @@ def worker(out: Path) -> None:
     local = {key: value[rows] for key, value in batch.items()}
     module = make_module()
     model = wrap_ddp(module, DistInfo(info.rank, info.world_size, 0, torch.device("cpu")))
-    optimizer = torch.optim.SGD(module.parameters(), lr=0.5)
-    losses = []
-    for _ in range(3):
-        loss = model(local)["contrastive_loss"]
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    flat = torch.cat([p.detach().flatten() for p in module.parameters()])
+    losses, flat = sgd_steps(module, model, local)
     gathered = [torch.empty_like(flat) for _ in range(info.world_size)]
     torch.distributed.all_gather(gathered, flat)
     if info.rank == 0:
@@ -71,18 +63,22 @@ def worker(out: Path) -> None:
     shutdown_distributed()
 
 
-def single_process_reference() -> tuple[list[float], torch.Tensor]:
-    batch = make_batch()
-    module = make_module()
+def sgd_steps(module: Embed1TrainingModule, model: torch.nn.Module, batch: dict) -> tuple[list[float], torch.Tensor]:
+    """Three SGD steps of ``model`` (the module itself, or its DDP wrapper): losses and final weights."""
     optimizer = torch.optim.SGD(module.parameters(), lr=0.5)
     losses = []
     for _ in range(3):
-        loss = module(batch)["contrastive_loss"]
+        loss = model(batch)["contrastive_loss"]
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
     return losses, torch.cat([p.detach().flatten() for p in module.parameters()])
+
+
+def single_process_reference() -> tuple[list[float], torch.Tensor]:
+    module = make_module()
+    return sgd_steps(module, module, make_batch())
 
 
 def test_two_gloo_ranks_match_one_process_and_stay_identical(tmp_path):

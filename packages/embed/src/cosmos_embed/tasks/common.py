@@ -20,9 +20,10 @@ from cosmos_datasets.collate import collate_samples
 from cosmos_datasets.config import SingleDatasetConfig
 from cosmos_datasets.loader import build_dataloader
 from cosmos_datasets.skips import SkipLog
+from cosmos_embed import embedding_cache
 from cosmos_embed.config import FAMILY, ExperimentConfig, ModelConfig
 from cosmos_embed.model.embed1 import CosmosEmbed1
-from cosmos_embed.model.loading import load_state_dict_into, read_state_dict
+from cosmos_embed.model.loading import export_state_dict, load_state_dict_into, read_state_dict
 from cosmos_embed.model.lora import apply_lora, merge_lora
 from cosmos_embed.text.tokenizer import TextTokenizer, build_tokenizer
 
@@ -236,8 +237,12 @@ def _batches(loader: Any, max_batches: int | None) -> Iterator[dict[str, Any]]:
         yield batch
 
 
-def dataset_fingerprint(cfg: SingleDatasetConfig) -> dict[str, Any]:
-    return CONVERTER.unstructure(cfg)
+def cache_fingerprint(cfg: SingleDatasetConfig, encoder: Encoder | None) -> dict[str, str]:
+    """What an embedding cache must match: the dataset config as written, and the weights when known."""
+    fingerprint = {"dataset": embedding_cache.digest(CONVERTER.unstructure(cfg))}
+    if encoder is not None:
+        fingerprint["model"] = embedding_cache.weights_digest(export_state_dict(encoder.network))
+    return fingerprint
 
 
 def report_skips(skips: SkipLog, folder: Path) -> None:

@@ -12,12 +12,11 @@ from cosmos_core.run import RunContext
 from cosmos_datasets.skips import SkipLog
 from cosmos_embed import embedding_cache
 from cosmos_embed.config import ExperimentConfig
-from cosmos_embed.model.loading import export_state_dict
 from cosmos_embed.retrieval import hit_rates
 from cosmos_embed.tasks.common import (
     Encoder,
     build_dataset,
-    dataset_fingerprint,
+    cache_fingerprint,
     encode_dataset,
     frames_for,
     network_from_checkpoint,
@@ -43,10 +42,8 @@ def _evaluate(config: ExperimentConfig, ctx: RunContext, out: Path) -> dict:
     skips = SkipLog()
     # The dataset part is the config as written; without a checkpoint (the cache-only run) only it
     # can be compared.
-    fingerprint = {"dataset": embedding_cache.digest(dataset_fingerprint(test_cfg))}
     encoder = _encoder(config) if settings.checkpoint else None
-    if encoder is not None:
-        fingerprint["model"] = embedding_cache.weights_digest(export_state_dict(encoder.network))
+    fingerprint = cache_fingerprint(test_cfg, encoder)
     load_path = Path(settings.load_dataset_pkl) if settings.load_dataset_pkl else None
     if load_path is not None and load_path.is_file():
         cache = embedding_cache.load(load_path, fingerprint)

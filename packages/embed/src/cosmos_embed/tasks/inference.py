@@ -14,12 +14,11 @@ from cosmos_datasets.skips import SkipLog
 from cosmos_datasets.video import read_clip
 from cosmos_embed import embedding_cache
 from cosmos_embed.config import ExperimentConfig
-from cosmos_embed.model.loading import export_state_dict
 from cosmos_embed.retrieval import top_k
 from cosmos_embed.tasks.common import (
     Encoder,
     build_dataset,
-    dataset_fingerprint,
+    cache_fingerprint,
     encode_dataset,
     frames_for,
     network_from_checkpoint,
@@ -44,10 +43,7 @@ def _search(config: ExperimentConfig, ctx: RunContext, out: Path) -> None:
     db_cfg = config.dataset.inference_dataset
     network, _ = network_from_checkpoint(settings.checkpoint, config.model, "inference.checkpoint")
     encoder = Encoder.create(network, config.model.precision, select_device(settings.num_gpus, [0]))
-    fingerprint = {
-        "model": embedding_cache.weights_digest(export_state_dict(encoder.network)),
-        "dataset": embedding_cache.digest(dataset_fingerprint(db_cfg)),
-    }
+    fingerprint = cache_fingerprint(db_cfg, encoder)
     data_cfg = frames_for(db_cfg, encoder.network, "dataset.inference_dataset")
     skips = SkipLog()
     load_path = Path(settings.load_dataset_pkl) if settings.load_dataset_pkl else None
