@@ -58,3 +58,10 @@ def test_bad_callback_parameters_are_caught_before_any_work():
     config = build("train.callbacks={iter_speed: {every: 5}}")
     problems = validate_experiment(config, "train", load_plugins())
     assert any(p.startswith("train.callbacks.iter_speed:") and "every" in p for p in problems), problems
+
+
+def test_options_not_implemented_are_refused_not_ignored():
+    config = build("model.fsdp.enabled=true", "train.ema.enabled=true")
+    problems = validate_experiment(config, "train", load_plugins())
+    assert any(p.startswith("model.fsdp.enabled: FSDP is not implemented") for p in problems)
+    assert any(p.startswith("train.ema.enabled") for p in problems)

@@ -37,11 +37,14 @@ class ModelConfig:
     pretrained_model_strict: bool = option(True, help="Strict state_dict matching when loading pretrained weights.")
     precision: Precision = option("bf16", help="Precision for evaluation and inference: bf16, fp16 or fp32.")
     input_hw: list[int] = option(
-        help="Data-loader input resolution [H, W]. Distinct from model.network.spatial_resolution.",
+        help="Data-loader input resolution [H, W] (TAO). Accepted for spec compatibility: in cosmos-run each "
+        "dataset's `resolution` decides the loaded frame size, and evaluation follows the checkpoint's network.",
         factory=lambda: [224, 224],
     )
     fsdp: FSDPConfig = option(help="Fully Sharded Data Parallel configuration.", factory=FSDPConfig)
-    fsdp_shard_size: int = option(8, help="Legacy FSDP shard size used by the model loader.")
+    fsdp_shard_size: int = option(
+        8, help="Legacy FSDP shard size of TAO's model loader; accepted for spec compatibility, unused here."
+    )
     lora: LoRAConfig = option(
         help="LoRA configuration. When enabled, wraps the network with PEFT adapters. "
         "Requires model.network.visual_encoder.transformer_engine=false.",

@@ -78,8 +78,13 @@ def _callback_problems(config: ExperimentConfig, host: PluginHost) -> list[str]:
 
 
 def _unsupported_training_features(config: ExperimentConfig) -> list[str]:
-    """TAO options whose algorithms are not public; refusing them beats silently ignoring them."""
+    """Options cosmos-run does not implement yet; refusing them beats silently ignoring them."""
     problems = []
+    if config.model.fsdp.enabled:
+        problems.append(
+            "model.fsdp.enabled: FSDP is not implemented in cosmos-run yet; set it to false "
+            "(multi-GPU training uses DDP through train.num_gpus)"
+        )
     if config.train.ema.enabled:
         problems.append("train.ema.enabled: EMA training is not implemented in cosmos-run yet; set it to false")
     if config.train.damp.enabled:
