@@ -24,6 +24,23 @@ def data_overrides(split_key: str, data: Path, split: str | None) -> list[str]:
     return overrides
 
 
+def train(results: Path, data: Path, *overrides: str) -> int:
+    """``cosmos-run cosmos-embed1 train -e finetune_tiny`` on the sample videos, in process."""
+    return main(
+        [
+            "cosmos-embed1",
+            "train",
+            "-e",
+            "finetune_tiny",
+            f"results_dir={results}",
+            "dataset.train_dataset.workers=0",
+            *data_overrides("train_dataset", data, "train"),
+            *data_overrides("val_dataset", data, "val"),
+            *overrides,
+        ]
+    )
+
+
 @pytest.fixture(scope="module")
 def sample_data(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("sample_data")
@@ -34,21 +51,7 @@ def sample_data(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def trained(sample_data, tmp_path_factory) -> Path:
     results = tmp_path_factory.mktemp("results")
-    code = main(
-        [
-            "cosmos-embed1",
-            "train",
-            "-e",
-            "finetune_tiny",
-            f"results_dir={results}",
-            "train.max_iter=4",
-            "train.checkpoint_iter=2",
-            "train.validation_iter=2",
-            "dataset.train_dataset.workers=0",
-            *data_overrides("train_dataset", sample_data, "train"),
-            *data_overrides("val_dataset", sample_data, "val"),
-        ]
-    )
+    code = train(results, sample_data, "train.max_iter=4", "train.checkpoint_iter=2", "train.validation_iter=2")
     assert code == 0
     return results
 
@@ -75,20 +78,12 @@ def test_train_writes_checkpoints_logs_and_resolved_config(trained):
 
 def test_resume_continues_the_iteration_count(trained, sample_data, tmp_path):
     latest = trained / "train" / "cosmos_embed1_model_latest.pth"
-    code = main(
-        [
-            "cosmos-embed1",
-            "train",
-            "-e",
-            "finetune_tiny",
-            f"results_dir={tmp_path}",
-            "train.max_iter=6",
-            "train.checkpoint_iter=2",
-            f"train.resume_training_checkpoint_path={latest}",
-            "dataset.train_dataset.workers=0",
-            *data_overrides("train_dataset", sample_data, "train"),
-            *data_overrides("val_dataset", sample_data, "val"),
-        ]
+    code = train(
+        tmp_path,
+        sample_data,
+        "train.max_iter=6",
+        "train.checkpoint_iter=2",
+        f"train.resume_training_checkpoint_path={latest}",
     )
     assert code == 0
     files = sorted(p.name for p in (tmp_path / "train").glob("cosmos_embed1_model_*.pth"))
@@ -189,22 +184,7 @@ def test_corrupt_and_missing_videos_are_skipped_counted_and_listed(sample_data, 
     metadata = tmp_path / "test.json"
     metadata.write_text(json.dumps(test_records))
     checkpoint_dir = tmp_path / "ckpt"
-    assert (
-        main(
-            [
-                "cosmos-embed1",
-                "train",
-                "-e",
-                "finetune_tiny",
-                f"results_dir={checkpoint_dir}",
-                "train.max_iter=1",
-                "dataset.train_dataset.workers=0",
-                *data_overrides("train_dataset", sample_data, "train"),
-                *data_overrides("val_dataset", sample_data, "val"),
-            ]
-        )
-        == 0
-    )
+    assert train(checkpoint_dir, sample_data, "train.max_iter=1") == 0
     code = main(
         [
             "cosmos-embed1",
@@ -233,20 +213,7 @@ def test_summary_prints_the_published_count_without_allocating(capsys):
 def test_a_spec_asking_for_gpus_runs_on_cpu_with_one_warning(sample_data, tmp_path):
     if torch.cuda.is_available():
         pytest.skip("only meaningful without CUDA")
-    code = main(
-        [
-            "cosmos-embed1",
-            "train",
-            "-e",
-            "finetune_tiny",
-            f"results_dir={tmp_path}",
-            "train.num_gpus=1",
-            "train.max_iter=1",
-            "dataset.train_dataset.workers=0",
-            *data_overrides("train_dataset", sample_data, "train"),
-            *data_overrides("val_dataset", sample_data, "val"),
-        ]
-    )
+    code = train(tmp_path, sample_data, "train.num_gpus=1", "train.max_iter=1")
     assert code == 0
     console = (tmp_path / "train" / "console.log").read_text()
     warnings = [line for line in console.splitlines() if "CUDA is not available" in line]

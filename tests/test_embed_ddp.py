@@ -81,20 +81,17 @@ def single_process_reference() -> tuple[list[float], torch.Tensor]:
     return sgd_steps(module, module, make_batch())
 
 
-def test_two_gloo_ranks_match_one_process_and_stay_identical(tmp_path):
+def torchrun_two_cpu_processes(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m torch.distributed.run --standalone --nproc_per_node 2 ARGS``; fails the test on error."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node",
-        "2",
-        __file__,
-        str(tmp_path),
-    ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_two_gloo_ranks_match_one_process_and_stay_identical(tmp_path):
+    torchrun_two_cpu_processes(__file__, str(tmp_path))
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["max_weight_diff"] == 0.0
     reference_losses, reference_weights = single_process_reference()
@@ -112,13 +109,7 @@ def test_cli_training_under_torchrun_with_two_cpu_processes(tmp_path):
         for key in ("train_dataset", "val_dataset")
         for field, value in (("metadata", data / "metadata.json"), ("data_root", data))
     ]
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node",
-        "2",
+    done = torchrun_two_cpu_processes(
         "-m",
         "cosmos_core.cli",
         "cosmos-embed1",
@@ -131,10 +122,7 @@ def test_cli_training_under_torchrun_with_two_cpu_processes(tmp_path):
         "dataset.train_dataset.workers=0",
         "dataset.train_dataset.batch_size=4",
         *overrides,
-    ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    )
     assert "cpu x2" in done.stdout  # both ranks joined one gloo group
     assert (tmp_path / "results" / "train" / "cosmos_embed1_model_2.pth").is_file()
 
