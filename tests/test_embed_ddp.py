@@ -45,14 +45,15 @@ def make_module() -> Embed1TrainingModule:
 
 
 def worker(out: Path) -> None:
-    from cosmos_core.distributed import DistInfo, init_distributed, shutdown_distributed, wrap_ddp
+    from cosmos_core.distributed import init_distributed, shutdown_distributed, wrap_ddp
+    from cosmos_core.family import DeviceRequest
 
-    info = init_distributed(num_gpus=0)
+    info = init_distributed(DeviceRequest(num_gpus=0))
     batch = make_batch()
     rows = slice(info.rank * 4, info.rank * 4 + 4)
     local = {key: value[rows] for key, value in batch.items()}
     module = make_module()
-    model = wrap_ddp(module, DistInfo(info.rank, info.world_size, 0, torch.device("cpu")))
+    model = wrap_ddp(module, info)
     losses, flat = sgd_steps(module, model, local)
     gathered = [torch.empty_like(flat) for _ in range(info.world_size)]
     torch.distributed.all_gather(gathered, flat)
@@ -60,6 +61,9 @@ def worker(out: Path) -> None:
         result = {"losses": losses, "max_weight_diff": (gathered[0] - gathered[1]).abs().max().item()}
         torch.save(flat, out / "weights.pt")
         (out / "result.json").write_text(json.dumps(result))
+    # The DDP reducer holds the gloo group: release it before the group is destroyed, and let every
+    # rank get here first (a rank tearing down while its peer still talks aborts the peer).
+    del model
     shutdown_distributed()
 
 

@@ -1,14 +1,14 @@
-"""Devices, torchrun launching, and data-parallel training with 2 gloo processes on CPU.
+"""Devices, meshes, torchrun launching, and data-parallel training with 2 gloo processes on CPU.
 
-Run as a script (``RANK=.. WORLD_SIZE=2 MASTER_ADDR=.. MASTER_PORT=.. python test_distributed.py OUT``)
-this file is the worker of :func:`test_two_gloo_processes_match_a_single_process`.
+Run as a script (``RANK=.. WORLD_SIZE=2 python test_distributed.py OUT``) this file is the worker of
+:func:`test_two_gloo_processes_match_a_single_process`; the workers meet through a file store in
+``OUT`` (no ports).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +17,24 @@ import pytest
 import torch
 import torch.nn.functional as F
 from cosmos_core import distributed
-from cosmos_core.config.common import OptimConfig, TrainConfig
-from cosmos_core.distributed import all_gather_with_grad, maybe_relaunch, select_device, torchrun_command
-from cosmos_core.training import Callback, LoaderSettings, Trainer, load_checkpoint
+from cosmos_core.config.loader import ConfigError
+from cosmos_core.distributed import (
+    all_gather_with_grad,
+    maybe_relaunch,
+    resolve_parallel_dims,
+    select_device,
+    torchrun_command,
+)
+from cosmos_core.family import DeviceRequest, ParallelDims
+from cosmos_core.training import (
+    Callback,
+    LoaderSettings,
+    LoopSettings,
+    OptimizerSettings,
+    SingleFileCheckpointer,
+    Trainer,
+    load_checkpoint,
+)
 from torch import nn
 
 # -------------------------------------------------------------------------------------------------
@@ -66,23 +81,21 @@ class LossLog(Callback):
 
 
 def train_toy(output_dir: Path, batch_size: int) -> tuple[Trainer, LossLog]:
-    config = TrainConfig(
-        optim=OptimConfig(optim="adamw", lr=0.05, warmup_steps=0, policy="constant", weight_decay=0.01),
+    settings = LoopSettings(
+        optimizer=OptimizerSettings(name="adamw", lr=0.05, weight_decay=0.01),
         max_iter=3,
-        checkpoint_iter=100,
+        checkpoint_every=100,
+        seed=1234,
         precision="fp32",
-        num_gpus=0,
-        callbacks={},
     )
     torch.manual_seed(0)
     log = LossLog()
     trainer = Trainer(
         module=TwoTower(),
-        train_config=config,
+        settings=settings,
         train_dataset=PairDataset(),
         train_loader=LoaderSettings(batch_size=batch_size),
-        output_dir=output_dir,
-        checkpoint_prefix="toy",
+        checkpointer=SingleFileCheckpointer(output_dir, "toy"),
         callbacks=[log],
     )
     trainer.fit()
@@ -92,8 +105,13 @@ def train_toy(output_dir: Path, batch_size: int) -> tuple[Trainer, LossLog]:
 def worker(out: Path) -> None:
     """Each of 2 ranks: gradients of one step on its half of 8 pairs, then 3 Trainer iterations."""
     torch.set_num_threads(1)
-    info = distributed.init_distributed(num_gpus=0)
-    assert info.world_size == 2 and info.device.type == "cpu"
+    rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+    torch.distributed.init_process_group(
+        "gloo", init_method=f"file://{out / 'store'}", rank=rank, world_size=world_size
+    )
+    info = distributed.init_distributed(DeviceRequest(num_gpus=0))
+    assert info.world_size == 2 and info.device.type == "cpu" and info.mesh.mesh_dim_names == distributed.MESH_DIMS
+    assert (info.dp_size, info.dp_rank, info.tp_size) == (2, rank, 1)
     data = PairDataset()
     rows = slice(4 * info.rank, 4 * info.rank + 4)
     torch.manual_seed(0)
@@ -102,6 +120,7 @@ def worker(out: Path) -> None:
     loss.backward()
     grads = {name: p.grad for name, p in model.module.named_parameters()}
     torch.save({"loss": loss.detach(), "grads": grads}, out / f"grads_{info.rank}.pt")
+    del model  # a DDP reducer must not outlive the group
 
     trainer, log = train_toy(out / "train", batch_size=2)
     state = {name: value.clone() for name, value in trainer.module.state_dict().items()}
@@ -109,16 +128,10 @@ def worker(out: Path) -> None:
     distributed.shutdown_distributed()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_two_gloo_processes_match_a_single_process(tmp_path):
-    """Two workers started with the environment torchrun gives its workers, on a loopback port."""
+    """Two workers with torchrun's RANK/WORLD_SIZE environment, meeting through a file store."""
     env = {k: v for k, v in os.environ.items() if k not in distributed.TORCHRUN_ENV}
-    env.update(OMP_NUM_THREADS="1", WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(free_port()))
+    env.update(OMP_NUM_THREADS="1", WORLD_SIZE="2")
     workers = [
         subprocess.Popen(
             [sys.executable, __file__, str(tmp_path)],
@@ -173,7 +186,7 @@ def test_all_gather_with_grad_is_the_identity_in_one_process():
 
 def test_init_distributed_without_torchrun_is_a_no_op(monkeypatch):
     monkeypatch.delenv("WORLD_SIZE", raising=False)
-    info = distributed.init_distributed(num_gpus=0)
+    info = distributed.init_distributed(DeviceRequest(num_gpus=0))
     assert (info.rank, info.world_size, info.local_rank, info.device) == (0, 1, 0, torch.device("cpu"))
     assert info.is_main and not info.is_distributed
     assert not torch.distributed.is_initialized()
@@ -190,7 +203,7 @@ def test_select_device_cpu_when_no_gpus_requested(caplog):
 def test_select_device_falls_back_to_cpu_with_one_warning(monkeypatch, caplog):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with caplog.at_level(logging.WARNING, logger="cosmos"):
-        assert select_device(2, [0, 1]) == torch.device("cpu")
+        assert select_device(2, [0, 1], setting="train.num_gpus") == torch.device("cpu")
     assert len(caplog.records) == 1
     assert "train.num_gpus=2 asks for GPUs but CUDA is not available" in caplog.records[0].getMessage()
 
@@ -201,6 +214,47 @@ def test_select_device_rejects_a_missing_gpu(monkeypatch):
     assert select_device(1, [1]) == torch.device("cuda", 1)
     with pytest.raises(ValueError, match=r"gpu_ids=\[3\] names GPU 3, but only 2 GPU\(s\) are visible"):
         select_device(1, [3])
+
+
+# -------------------------------------------------------------------------------------------------
+# Parallel layouts
+# -------------------------------------------------------------------------------------------------
+
+
+def test_data_parallel_takes_what_the_other_sizes_leave():
+    assert resolve_parallel_dims(ParallelDims(tp=2), 8) == ParallelDims(dp_replicate=4, dp_shard=1, tp=2)
+    assert resolve_parallel_dims(ParallelDims(dp_shard=2, tp=2), 8).dp_replicate == 2
+    assert resolve_parallel_dims(ParallelDims(), 1) == ParallelDims(dp_replicate=1)
+
+
+def test_a_layout_that_does_not_factor_the_world_names_the_config_paths():
+    dims = ParallelDims(tp=2, sources={"tp": "model_parallel.tensor_model_parallel_size"})
+    with pytest.raises(
+        ConfigError,
+        match=r"3 process\(es\) cannot be split into groups of tp "
+        r"\(model_parallel\.tensor_model_parallel_size\)=2 x dp_shard=1: start a multiple of 2",
+    ):
+        resolve_parallel_dims(dims, 3)
+    with pytest.raises(ConfigError, match=r"= 4 processes, but the job has 2"):
+        resolve_parallel_dims(ParallelDims(dp_replicate=2, tp=2), 2)
+    with pytest.raises(ConfigError, match=r"tp must be >= 1"):
+        resolve_parallel_dims(ParallelDims(tp=0), 2)
+
+
+def test_rank_coordinates_follow_the_row_major_mesh():
+    """rank = (dp_replicate * dp_shard_size + dp_shard) * tp + tp_rank: a TP group is contiguous ranks."""
+    dims = ParallelDims(dp_replicate=2, dp_shard=1, tp=4)
+    coords = [
+        (info.dp_rank, info.tp_rank)
+        for info in (distributed.DistInfo(rank, 8, rank, torch.device("cpu"), dims=dims) for rank in range(8))
+    ]
+    assert coords == [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1), (1, 2), (1, 3)]
+
+
+def test_several_processes_are_needed_for_tensor_parallelism(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    with pytest.raises(ConfigError, match="1 process"):
+        distributed.init_distributed(DeviceRequest(0), ParallelDims(tp=2))
 
 
 ARGV = ["cosmos-embed1", "train", "-e", "finetune_224p.yaml", "train.num_gpus=4"]
@@ -276,24 +330,24 @@ def fake_gpus(monkeypatch):
 
 def test_maybe_relaunch_runs_in_process_when_one_process_is_enough(fake_gpus, monkeypatch):
     fake_gpus(4)
-    assert maybe_relaunch(1, 1, ARGV) is None
-    assert maybe_relaunch(0, 1, ARGV) is None
+    assert maybe_relaunch(DeviceRequest(1, 1), ARGV) is None
+    assert maybe_relaunch(DeviceRequest(0, 1), ARGV) is None
     fake_gpus(0)
-    assert maybe_relaunch(2, 1, ARGV) is None  # no CUDA: select_device warns and uses the CPU
+    assert maybe_relaunch(DeviceRequest(2, 1), ARGV) is None  # no CUDA: select_device warns and uses the CPU
     fake_gpus(1)
-    assert maybe_relaunch(-1, 1, ARGV) is None
+    assert maybe_relaunch(DeviceRequest(-1, 1), ARGV) is None
     fake_gpus(4)
     monkeypatch.setenv("LOCAL_RANK", "0")  # already a torchrun worker
-    assert maybe_relaunch(4, 1, ARGV) is None
+    assert maybe_relaunch(DeviceRequest(4, 1), ARGV) is None
     assert FakeProcess.commands == []
 
 
 def test_maybe_relaunch_starts_torchrun_and_returns_its_exit_code(fake_gpus, caplog):
     fake_gpus(2)
-    assert maybe_relaunch(-1, 1, ARGV) == 7
+    assert maybe_relaunch(DeviceRequest(-1, 1), ARGV) == 7
     assert FakeProcess.commands[-1] == torchrun_command(2, 1, ARGV)
     with caplog.at_level(logging.WARNING, logger="cosmos"):
-        assert maybe_relaunch(4, 1, ARGV) == 7
+        assert maybe_relaunch(DeviceRequest(4, 1, setting="train.num_gpus"), ARGV) == 7
     assert FakeProcess.commands[-1][4] == "2"
     assert "train.num_gpus=4 but only 2 GPU(s) are visible" in caplog.text
 

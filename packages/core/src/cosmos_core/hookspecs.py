@@ -58,12 +58,16 @@ __all__ = [
 def cosmos_register_tasks(registry: TaskRegistry) -> None:
     """Register model families and the actions the launcher offers for them.
 
-    :param registry: add a :class:`cosmos_core.registry.ModelFamily` per family, e.g.
+    :param registry: add a :class:`cosmos_core.family.ModelFamily` per family, e.g.
         ``registry.add("cosmos-embed1", ModelFamily(...))``. Its ``actions`` map action names
-        (``train``, ``evaluate``, …) to ``"module:function"`` strings imported only when run, and its
-        ``specs_package`` names the package whose ``specs/`` folder holds bundled experiment specs.
+        (``train``, ``evaluate``, …) to :class:`cosmos_core.family.Action` objects whose targets are
+        ``"module:function"`` strings imported only when run; its ``runtime`` says where runs write
+        and what they need, ``specs_package`` names the package whose ``specs/`` folder holds
+        bundled specs, and ``experiments`` an optional catalog of named experiments.
 
-    The launcher then accepts ``cosmos-run <family> <action> -e SPEC [dotted.overrides]``.
+    The launcher then accepts ``cosmos-run <family> <action> [--dryrun] [-e SPEC] [--]
+    [experiment=NAME] [dotted.overrides]`` for config actions, the action's own arguments for
+    command actions, and ``--help`` for the family and each action.
 
     Use in plugins
     --------------
@@ -80,11 +84,13 @@ def cosmos_register_tasks(registry: TaskRegistry) -> None:
 def cosmos_register_datasets(registry: DatasetRegistry) -> None:
     """Register dataset types, selected by a dataset config's ``dataset_type``.
 
-    :param registry: ``registry.add(name, factory, help=...)`` where
+    :param registry: ``registry.add(name, factory, help=..., options=None)`` where
         ``factory(config, *, training: bool) -> torch.utils.data.Dataset`` receives the structured
-        ``SingleDatasetConfig`` of the split being built. Items are sample dicts (``video`` uint8
-        ``[T, 3, H, W]``, ``caption``, ``label``, ``index``, ``path``) or a
-        ``cosmos_datasets.SkippedSample`` for an input that could not be read.
+        ``SingleDatasetConfig`` of the split being built. A type with options of its own passes an
+        attrs class as ``options``; specs set them under the dataset config's ``options`` mapping,
+        they are validated when the config loads, and the factory receives them as ``options=``.
+        Items are sample dicts (``video`` uint8 ``[T, 3, H, W]``, ``caption``, ``label``, ``index``,
+        ``path``) or a ``cosmos_datasets.SkippedSample`` for an input that could not be read.
 
     Use in plugins
     --------------

@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from cosmos_core.errors import UserInputError
+from cosmos_core.family import ModelFamily
 
 T = TypeVar("T")
 
@@ -39,6 +40,8 @@ class Entry(Generic[T]):
     plugin: str
     distribution: str | None = None
     help: str = ""
+    options: type | None = None
+    """An attrs class of the component's own options, where its kind has them (dataset types)."""
 
 
 class Registry(Generic[T]):
@@ -58,6 +61,10 @@ class Registry(Generic[T]):
 
     def add(self, name: str, obj: T, *, help: str = "") -> None:
         """Register ``obj`` under ``name``; a name already taken is an error naming both plugins."""
+        self._add(Entry(name, obj, self.kind, self._plugin, self._distribution, help))
+
+    def _add(self, entry: Entry[T]) -> None:
+        name = entry.name
         if not isinstance(name, str) or not name:
             raise RegistryError(f"{self.kind} names must be non-empty strings, got {name!r}")
         if name in self._entries:
@@ -68,7 +75,7 @@ class Registry(Generic[T]):
                 f"{_dist_suffix(self._distribution)}. Uninstall or disable one of them "
                 f"(cosmos-run -p no:<plugin> ... or COSMOS_DISABLE_PLUGINS=<plugin>)."
             )
-        self._entries[name] = Entry(name, obj, self.kind, self._plugin, self._distribution, help)
+        self._entries[name] = entry
 
     def get(self, name: str) -> T:
         """The component registered as ``name``."""
@@ -109,26 +116,6 @@ def _dist_suffix(distribution: str | None) -> str:
     return f" (from {distribution})" if distribution else ""
 
 
-@attrs.frozen
-class ModelFamily:
-    """What a model family plugin offers the launcher: ``cosmos-run <name> <action> -e SPEC``.
-
-    ``actions`` maps an action name to a ``"module:function"`` string, imported only when the action
-    runs, so listing plugins never imports torch. The function is called as ``function(config, ctx)``
-    with the structured experiment config and a :class:`cosmos_core.run.RunContext`.
-    """
-
-    name: str
-    config_class: type
-    actions: dict[str, str]
-    specs_package: str
-    description: str = ""
-    action_help: dict[str, str] = attrs.field(factory=dict)
-    validator: str | None = None
-    """Optional ``"module:function"``: ``function(config, action, host) -> list[str]`` of problems
-    (config paths and what to do), checked before any work starts."""
-
-
 class TaskRegistry(Registry[ModelFamily]):
     """Model families and their actions (train, evaluate, inference, export, …)."""
 
@@ -136,9 +123,19 @@ class TaskRegistry(Registry[ModelFamily]):
 
 
 class DatasetRegistry(Registry[Callable[..., Any]]):
-    """Dataset types, keyed by ``dataset_type``: ``factory(config, *, training) -> Dataset``."""
+    """Dataset types, keyed by ``dataset_type``: ``factory(config, *, training) -> Dataset``.
+
+    A type may declare options of its own: an attrs class whose fields a spec sets under the dataset
+    config's ``options`` mapping. They are validated at load time like every other config key, and
+    the factory then receives the structured object as ``factory(config, training=..., options=...)``.
+    """
 
     kind = "dataset"
+
+    def add(self, name: str, obj: Callable[..., Any], *, help: str = "", options: type | None = None) -> None:
+        if options is not None and not attrs.has(options):
+            raise TypeError(f"the options of dataset type {name!r} must be an attrs class, got {options!r}")
+        self._add(Entry(name, obj, self.kind, self._plugin, self._distribution, help, options))
 
 
 class CallbackRegistry(Registry[Callable[..., Any]]):

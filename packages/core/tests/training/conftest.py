@@ -8,8 +8,16 @@ import attrs
 import numpy as np
 import pytest
 import torch
-from cosmos_core.config.common import OptimConfig, TrainConfig
-from cosmos_core.training import Callback, LoaderSettings, Trainer
+from cosmos_core.distributed import current_dist
+from cosmos_core.training import (
+    Callback,
+    LoaderSettings,
+    LoopSettings,
+    OptimizerSettings,
+    ScheduleSettings,
+    SingleFileCheckpointer,
+    Trainer,
+)
 from torch import nn
 
 
@@ -44,6 +52,16 @@ def collate(items: list[dict]) -> dict:
     if skipped:
         batch["skipped"] = skipped
     return batch
+
+
+class ToyBatches:
+    """The toy's batch format: rows are ``x``'s, skipped samples come under ``skipped``."""
+
+    def rows(self, batch: dict) -> int:
+        return int(batch["x"].shape[0])
+
+    def pop_skipped(self, batch: dict) -> list[dict]:
+        return batch.pop("skipped", [])
 
 
 class ToyModule(nn.Module):
@@ -102,16 +120,19 @@ class Recorder(Callback):
         return [(iteration, payload) for name, iteration, payload in self.events if name == event]
 
 
-def make_config(**overrides) -> TrainConfig:
-    optim = OptimConfig(**{"lr": 0.01, "warmup_steps": 2, "lr_decay_iters": 40, **overrides.pop("optim", {})})
-    base = TrainConfig(
-        optim=optim,
+def make_settings(**overrides) -> LoopSettings:
+    optimizer = OptimizerSettings(**{"lr": 0.01, "weight_decay": 1e-5, **overrides.pop("optimizer", {})})
+    schedule = ScheduleSettings(
+        **{"warmup_steps": 2, "policy": "cosine", "decay_steps": 40, **overrides.pop("schedule", {})}
+    )
+    base = LoopSettings(
         max_iter=6,
-        checkpoint_iter=3,
-        validation_iter=1000,
+        checkpoint_every=3,
+        validation_every=1000,
+        seed=1234,
         precision="fp32",
-        num_gpus=0,
-        callbacks={},
+        optimizer=optimizer,
+        schedule=schedule,
     )
     return attrs.evolve(base, **overrides)
 
@@ -129,22 +150,23 @@ def toy_trainer(tmp_path):
         output_dir=None,
         module: nn.Module | None = None,
         device: str = "cpu",
+        workers: int = 0,
         **train_overrides,
     ) -> Trainer:
         torch.manual_seed(0)
         return Trainer(
             module=module or ToyModule(),
-            train_config=make_config(**train_overrides),
+            settings=make_settings(**train_overrides),
             train_dataset=dataset or ToyDataset(),
-            train_loader=LoaderSettings(batch_size=batch_size, workers=0),
+            train_loader=LoaderSettings(batch_size=batch_size, workers=workers),
             collate_fn=collate,
+            batch_format=ToyBatches(),
             val_dataset=ToyDataset(size=10) if val else None,
             val_loader=LoaderSettings(batch_size=4, drop_last=False) if val else None,
-            output_dir=output_dir or tmp_path / "train",
-            checkpoint_prefix="toy_model",
+            checkpointer=SingleFileCheckpointer(output_dir or tmp_path / "train", "toy_model"),
             checkpoint_metadata={"family": "toy", "model": {"width": 8}},
             callbacks=list(callbacks),
-            device=torch.device(device),
+            dist=current_dist(device),
         )
 
     return build
@@ -158,5 +180,6 @@ def toys():
         ToyModule=ToyModule,
         Recorder=Recorder,
         collate=collate,
-        make_config=make_config,
+        make_settings=make_settings,
+        ToyBatches=ToyBatches,
     )

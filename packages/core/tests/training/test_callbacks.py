@@ -9,7 +9,6 @@ import sys
 import pytest
 import torch
 from cosmos_core import plugin as core_plugin
-from cosmos_core.config.common import default_callbacks
 from cosmos_core.config.loader import ConfigError
 from cosmos_core.registry import CallbackRegistry, RegistryError
 from cosmos_core.training import Callback, CallbackList, build_callbacks
@@ -34,8 +33,17 @@ def test_plugin_module_imports_nothing_heavy():
     assert out.strip() == "[]"
 
 
+SEED_DEFAULTS = {
+    "wandb": {},
+    "iter_speed": {"every_n": 50, "save_s3": False},
+    "gradient_clip": {"clip_norm": 3.0},
+    "grad_norm_monitor": {"every_n": 500, "verbose": False},
+    "log_losses": {"every_n": 50, "verbose": True},
+}
+
+
 def test_build_the_seed_defaults_in_order(registry):
-    callbacks = build_callbacks(default_callbacks(), registry)
+    callbacks = build_callbacks(SEED_DEFAULTS, registry)
     assert [type(c) for c in callbacks] == [
         WandbCallback,
         IterSpeed,

@@ -8,7 +8,14 @@ import signal
 import pytest
 import torch
 from cosmos_core.config.loader import ConfigError
-from cosmos_core.training import CheckpointError, LoaderSettings, ResumableSampler, Trainer, load_checkpoint
+from cosmos_core.training import (
+    CheckpointError,
+    LoaderSettings,
+    ResumableSampler,
+    SingleFileCheckpointer,
+    Trainer,
+    load_checkpoint,
+)
 
 
 def weights(trainer: Trainer) -> dict[str, torch.Tensor]:
@@ -18,11 +25,11 @@ def weights(trainer: Trainer) -> dict[str, torch.Tensor]:
 def test_resume_continues_the_same_loss_curve(toy_trainer, toys, tmp_path):
     """2N iterations in one run equal N iterations plus a resume to 2N (data order, RNG, schedule)."""
     full_log = toys.Recorder()
-    full = toy_trainer(max_iter=8, checkpoint_iter=4, callbacks=[full_log], output_dir=tmp_path / "full")
+    full = toy_trainer(max_iter=8, checkpoint_every=4, callbacks=[full_log], output_dir=tmp_path / "full")
     full_result = full.fit()
 
     first_log = toys.Recorder()
-    first = toy_trainer(max_iter=4, checkpoint_iter=4, callbacks=[first_log], output_dir=tmp_path / "a")
+    first = toy_trainer(max_iter=4, checkpoint_every=4, callbacks=[first_log], output_dir=tmp_path / "a")
     first_result = first.fit()
     assert first_result.iteration == 4
     assert first_result.checkpoint == tmp_path / "a" / "toy_model_4.pth"
@@ -30,10 +37,10 @@ def test_resume_continues_the_same_loss_curve(toy_trainer, toys, tmp_path):
     second_log = toys.Recorder()
     second = toy_trainer(
         max_iter=8,
-        checkpoint_iter=4,
+        checkpoint_every=4,
         callbacks=[second_log],
         output_dir=tmp_path / "b",
-        resume_training_checkpoint_path=str(first_result.checkpoint),
+        resume_from=str(first_result.checkpoint),
     )
     second_result = second.fit()
 
@@ -54,7 +61,7 @@ def test_resume_continues_the_same_loss_curve(toy_trainer, toys, tmp_path):
 
 
 def test_checkpoint_payload(toy_trainer):
-    result = toy_trainer(max_iter=3, checkpoint_iter=3).fit()
+    result = toy_trainer(max_iter=3, checkpoint_every=3).fit()
     payload = load_checkpoint(result.checkpoint)
     assert set(payload) == {
         "format",
@@ -66,6 +73,7 @@ def test_checkpoint_payload(toy_trainer):
         "rng",
         "data",
         "metadata",
+        "callbacks",
     }
     assert payload["iteration"] == 3
     assert payload["metadata"] == {"family": "toy", "model": {"width": 8}}
@@ -78,7 +86,7 @@ def test_checkpoint_payload(toy_trainer):
 
 def test_data_order_crosses_epochs(toy_trainer):
     """24 samples, batch 4: iterations 7-12 are epoch 1, a new permutation of all samples."""
-    trainer = toy_trainer(max_iter=12, checkpoint_iter=100)
+    trainer = toy_trainer(max_iter=12, checkpoint_every=100)
     seen = []
     original = trainer.module.forward
 
@@ -94,8 +102,9 @@ def test_data_order_crosses_epochs(toy_trainer):
 
 def test_gradient_accumulation_matches_the_large_batch(toy_trainer):
     """Batch 4 x 2 accumulation steps updates like batch 8 (equal micro-batches, mean losses)."""
-    big = toy_trainer(batch_size=8, max_iter=3, optim={"optim": "sgd", "warmup_steps": 0})
-    small = toy_trainer(batch_size=4, grad_accum_steps=2, max_iter=3, optim={"optim": "sgd", "warmup_steps": 0})
+    sgd = {"optimizer": {"name": "sgd"}, "schedule": {"warmup_steps": 0, "policy": "cosine", "decay_steps": 40}}
+    big = toy_trainer(batch_size=8, max_iter=3, **sgd)
+    small = toy_trainer(batch_size=4, grad_accum_steps=2, max_iter=3, **sgd)
 
     class NoNoise(torch.nn.Module):  # the toy's forward noise differs between the two splits
         def __init__(self, inner):
@@ -117,7 +126,7 @@ def test_gradient_accumulation_matches_the_large_batch(toy_trainer):
 
 def test_validation_runs_every_n_iterations_and_is_limited(toy_trainer, toys):
     recorder = toys.Recorder()
-    trainer = toy_trainer(max_iter=4, validation_iter=2, max_val_batches=2, val=True, callbacks=[recorder])
+    trainer = toy_trainer(max_iter=4, validation_every=2, max_val_batches=2, val=True, callbacks=[recorder])
     calls_before = trainer.module.forward_calls
     trainer.fit()
     validations = recorder.of("validation_end")
@@ -139,14 +148,14 @@ def test_custom_validate_fn(toy_trainer, toys, tmp_path):
 
     trainer = Trainer(
         module=toys.ToyModule(),
-        train_config=toys.make_config(max_iter=1, validation_iter=1),
+        settings=toys.make_settings(max_iter=1, validation_every=1),
         train_dataset=toys.ToyDataset(),
         train_loader=LoaderSettings(batch_size=4),
         collate_fn=toys.collate,
+        batch_format=toys.ToyBatches(),
         val_dataset=toys.ToyDataset(size=10),
         val_loader=LoaderSettings(batch_size=4, drop_last=False),
-        output_dir=tmp_path,
-        checkpoint_prefix="toy",
+        checkpointer=SingleFileCheckpointer(tmp_path, "toy"),
         validate_fn=validate_fn,
     )
     trainer.fit()
@@ -155,7 +164,7 @@ def test_custom_validate_fn(toy_trainer, toys, tmp_path):
 
 
 def test_empty_batches_are_skipped_and_reasons_collected(toy_trainer, toys):
-    order = ResumableSampler(24, seed=toys.make_config().seed).shard(0)
+    order = ResumableSampler(24, seed=toys.make_settings().seed).shard(0)
     empty, partial = tuple(order[4:8]), (order[8],)  # batch 2 loses every row, batch 3 one row
     trainer = toy_trainer(max_iter=5, dataset=toys.ToyDataset(empty_indices=empty + partial))
     trainer.fit()
@@ -176,7 +185,7 @@ def test_all_samples_skipped_is_a_clear_error(toy_trainer, toys):
 
 def test_keyboard_interrupt_saves_latest_then_reraises(toy_trainer, toys):
     recorder = toys.Recorder()
-    trainer = toy_trainer(max_iter=10, checkpoint_iter=100, callbacks=[recorder])
+    trainer = toy_trainer(max_iter=10, checkpoint_every=100, callbacks=[recorder])
     original = trainer.module.forward
 
     def interrupt_on_fourth_step(batch):
@@ -194,7 +203,7 @@ def test_keyboard_interrupt_saves_latest_then_reraises(toy_trainer, toys):
     assert recorder.of("exception")[0][0] == 3
     assert not list(trainer.output_dir.glob("toy_model_3.pth"))
 
-    resumed = toy_trainer(max_iter=5, resume_training_checkpoint_path=str(latest))
+    resumed = toy_trainer(max_iter=5, resume_from=str(latest))
     assert resumed.fit().iteration == 5
 
 
@@ -227,7 +236,7 @@ def test_forward_must_return_named_scalar_losses(toy_trainer):
 
 def test_callback_event_order(toy_trainer, toys):
     recorder = toys.Recorder()
-    toy_trainer(max_iter=2, checkpoint_iter=2, validation_iter=2, val=True, callbacks=[recorder]).fit()
+    toy_trainer(max_iter=2, checkpoint_every=2, validation_every=2, val=True, callbacks=[recorder]).fit()
     events = [event for event, _, _ in recorder.events]
     assert events == [
         "train_start",
@@ -246,7 +255,7 @@ def test_callback_event_order(toy_trainer, toys):
 
 
 def test_invalid_train_config_is_rejected_before_work(toy_trainer):
-    with pytest.raises(ConfigError, match=r"train\.max_iter must be > 0"):
+    with pytest.raises(ConfigError, match=r"max_iter must be > 0"):
         toy_trainer(max_iter=0)
 
 
@@ -254,12 +263,11 @@ def test_metadata_must_be_plain_data(toys, tmp_path):
     with pytest.raises(TypeError, match=r"checkpoint_metadata\['path'\] is a \w*Path"):
         Trainer(
             module=toys.ToyModule(),
-            train_config=toys.make_config(),
+            settings=toys.make_settings(),
             train_dataset=toys.ToyDataset(),
             train_loader=LoaderSettings(batch_size=4),
             collate_fn=toys.collate,
-            output_dir=tmp_path,
-            checkpoint_prefix="toy",
+            checkpointer=SingleFileCheckpointer(tmp_path, "toy"),
             checkpoint_metadata={"path": tmp_path},
         )
 
@@ -278,7 +286,7 @@ def test_resume_from_a_mismatched_model_names_the_file(toy_trainer, toys, tmp_pa
             self.linear = torch.nn.Linear(4, 16)
             self.head = torch.nn.Linear(16, 1)
 
-    trainer = toy_trainer(module=Wider(), resume_training_checkpoint_path=str(result.checkpoint))
+    trainer = toy_trainer(module=Wider(), resume_from=str(result.checkpoint))
     with pytest.raises(CheckpointError, match="toy_model_1.pth does not fit this model"):
         trainer.fit()
 
@@ -298,7 +306,7 @@ def test_trainer_clip_grad_norm_clips_before_the_step(toy_trainer):
 
 def test_ctrl_c_during_an_update_waits_for_the_update(toy_trainer):
     """SIGINT inside optimizer.step is delivered once the step, scheduler and counters are done."""
-    trainer = toy_trainer(max_iter=10, checkpoint_iter=100)
+    trainer = toy_trainer(max_iter=10, checkpoint_every=100)
 
     def interrupt_during_second_step(optimizer, args, kwargs):
         if trainer.iteration == 1:

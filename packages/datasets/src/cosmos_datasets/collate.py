@@ -55,3 +55,14 @@ def collate_samples(items: Sequence[Mapping[str, Any] | SkippedSample], tokenize
                 raise ValueError(f"tokenize returned key {key!r}, which the batch already uses for {key}")
             batch[key] = value
     return batch
+
+
+class SampleBatches:
+    """How the training loop reads :func:`collate_samples` batches (a
+    :class:`cosmos_core.training.BatchFormat`): rows are the videos; ``skipped`` is taken out."""
+
+    def rows(self, batch: Mapping[str, Any]) -> int:
+        return int(batch["video"].shape[0])
+
+    def pop_skipped(self, batch: dict[str, Any]) -> list[dict[str, Any]]:
+        return list(batch.pop("skipped", None) or ())

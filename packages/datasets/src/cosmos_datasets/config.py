@@ -129,6 +129,11 @@ class SingleDatasetConfig:
         "when it is not installed.",
     )
     num_samples: int = option(64, help="Number of samples of the mock dataset.", validator=_positive)
+    options: dict[str, Any] = option(
+        help="Options of the chosen dataset_type itself, for types that declare their own (plugins); "
+        "`cosmos-run list datasets` names the types, their docs the options.",
+        factory=dict,
+    )
     http_timeout_sec: float = option(
         30.0,
         help="http datasets: seconds to wait for a connection or for the next bytes of a download.",

@@ -8,12 +8,12 @@ lists it under ``batch["skipped"]``, and a :class:`SkipLog` adds those lists up 
 from __future__ import annotations
 
 import collections
-import json
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import attrs
+from cosmos_core.io import write_json_atomically
 
 from cosmos_datasets.errors import VideoDecodeError
 
@@ -74,11 +74,8 @@ class SkipLog:
 
     def write_json(self, path: str | os.PathLike[str]) -> Path:
         """Write the counts and every skipped file (with its reason and how often it was hit)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         report = {"total": self.total, "counts": self.counts(), "files": list(self._by_path.values())}
-        path.write_text(json.dumps(report, indent=2) + "\n")
-        return path
+        return write_json_atomically(Path(path), report)
 
     def __len__(self) -> int:
         return self.total

@@ -10,7 +10,11 @@ from cosmos_datasets.skips import SkipLog
 
 @pytest.fixture
 def http_config(video_server, write_metadata, small_config, tmp_path):
-    """Five URLs: three good videos, a 404 and a truncated download."""
+    """Five URLs: three good videos, a 404 and a truncated download.
+
+    Every failure here is immediate, so the timeout is one no loopback answer needs: a busy machine
+    must not turn a good video into a timed-out one.
+    """
     good, other, third = sorted(video_server.files)[:3]
     entries = [
         {"url": f"{video_server.url}/files/{good}", "anomaly_type": "red", "split": "train"},
@@ -23,7 +27,7 @@ def http_config(video_server, write_metadata, small_config, tmp_path):
         dataset_type="http",
         metadata=str(write_metadata(entries)),
         data_root=str(tmp_path / "cache"),
-        http_timeout_sec=0.5,
+        http_timeout_sec=60.0,
         http_attempts=2,
         batch_size=5,
         workers=2,

@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+from cosmos_core.family import Action, ModelFamily
 from cosmos_core.hookspecs import hookimpl
-from cosmos_core.registry import CallbackRegistry, LossRegistry, ModelFamily, TaskRegistry
+from cosmos_core.registry import CallbackRegistry, LossRegistry, TaskRegistry
+
+ACTIONS = {
+    "train": Action("cosmos_embed.tasks.train:run", "fine-tune Cosmos-Embed1 (checkpoints in <results_dir>/train/)"),
+    "evaluate": Action(
+        "cosmos_embed.tasks.evaluate:run", "top-K hit rates and MRR of a checkpoint on dataset.test_dataset"
+    ),
+    "inference": Action(
+        "cosmos_embed.tasks.inference:run",
+        "text-to-video and video-to-video search over dataset.inference_dataset",
+    ),
+    "summary": Action("cosmos_embed.tasks.summary:run", "parameter counts of the configured network (no weights)"),
+    "export": Action("cosmos_embed.tasks.export:run", "export a checkpoint to ONNX or the Hugging Face layout"),
+}
 
 
 @hookimpl
@@ -15,16 +29,11 @@ def cosmos_register_tasks(registry: TaskRegistry) -> None:
         ModelFamily(
             name=FAMILY,
             config_class=ExperimentConfig,
-            actions={
-                "train": "cosmos_embed.tasks.train:run",
-                "evaluate": "cosmos_embed.tasks.evaluate:run",
-                "inference": "cosmos_embed.tasks.inference:run",
-                "summary": "cosmos_embed.tasks.summary:run",
-                "export": "cosmos_embed.tasks.export:run",
-            },
+            actions=ACTIONS,
             specs_package="cosmos_embed",
-            description="Cosmos-Embed1 video-text embeddings",
+            description="Cosmos-Embed1 video-text embeddings (NVIDIA TAO's cosmos-embed1 commands and specs)",
             validator="cosmos_embed.validation:validate_experiment",
+            runtime="cosmos_embed.runtime:RUNTIME",
         ),
         help="Cosmos-Embed1 video-text embedding model (train, evaluate, inference, export, summary)",
     )

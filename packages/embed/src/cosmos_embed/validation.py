@@ -7,9 +7,10 @@ from pathlib import Path
 from cosmos_core.config.loader import ConfigError
 from cosmos_core.plugins import PluginHost
 from cosmos_core.training.callbacks import build_callbacks
-from cosmos_core.training.config_checks import validate_train_config
+from cosmos_datasets.selection import dataset_problems
 
 from cosmos_embed.config import ExperimentConfig
+from cosmos_embed.runtime import device_problems, loop_settings
 
 DATASETS_BY_ACTION = {
     "train": ("train_dataset", "val_dataset"),
@@ -22,11 +23,9 @@ def validate_experiment(config: ExperimentConfig, action: str, host: PluginHost)
     """Every problem of ``config`` for ``action``, each naming its config path and what to do."""
     problems = _network_problems(config)
     for split in DATASETS_BY_ACTION.get(action, ()):
-        dataset_type = getattr(config.dataset, split).dataset_type
-        if dataset_type not in host.datasets:
-            problems.append(f"dataset.{split}.dataset_type: {host.datasets.unknown_message(dataset_type)}")
+        problems += dataset_problems(getattr(config.dataset, split), f"dataset.{split}", host.datasets)
     if action == "train":
-        problems += validate_train_config(config.train)
+        problems += loop_settings(config.train).problems() + device_problems(config.train)
         problems += _callback_problems(config, host)
         problems += _unsupported_training_features(config)
     if action == "evaluate":

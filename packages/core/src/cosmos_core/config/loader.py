@@ -1,13 +1,18 @@
 """YAML spec + dotted overrides → a validated attrs config, with every problem reported at once.
 
+Specs and override values are read by one YAML reader (:mod:`cosmos_core.config.yaml_io`).
 Validation walks the attrs schema before anything is built: unknown keys get the closest valid
-path, values of the wrong type name the path and the expected type. Only a config that passes is
-structured (by cattrs), so a run never starts with a half-valid config.
+path, values of the wrong type name the path and the expected type, and each value that passes
+its type check goes through its field's attrs converter and validator, so a range error
+(``batch_size=0``) names its path too. Only a config that passes is structured (by cattrs), so a
+run never starts with a half-valid config.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import math
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -16,10 +21,13 @@ from typing import Any, Literal, Union
 
 import attrs
 import cattrs
+import cattrs.v
 import yaml
 
 from cosmos_core.config.schema import SECRET_KEY
+from cosmos_core.config.yaml_io import SpecDumper, YamlInputError, YamlSyntaxError, parse_yaml, read_yaml_file
 from cosmos_core.errors import UserInputError
+from cosmos_core.io import write_text_atomically
 
 
 class ConfigError(UserInputError, ValueError):
@@ -38,17 +46,13 @@ class ConfigError(UserInputError, ValueError):
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    """The mapping in a YAML spec; syntax errors name ``file:line``."""
+    """The mapping in a YAML spec, read by :mod:`cosmos_core.config.yaml_io`; errors name ``file:line``."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_yaml_file(path)
     except OSError as err:
         raise ConfigError([f"cannot read spec {path}: {err.strerror}"]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError([f"{where}: YAML syntax error: {err.problem}"]) from None
+    except YamlInputError as err:
+        raise ConfigError([str(err)]) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -57,31 +61,29 @@ def read_yaml(path: Path) -> dict[str, Any]:
 
 
 def parse_overrides(args: Iterable[str]) -> list[tuple[str, Any]]:
-    """``a.b=value`` pairs; each value is parsed as YAML (``[1, 2]``, ``null``, ``1e-4``)."""
+    """``a.b=value`` pairs; each value is parsed as YAML by the spec reader (``[1, 2]``, ``null``, ``1e-4``).
+
+    A value that is not YAML stays the string it is (``name=a: b: c``); an empty value is ``""``.
+    YAML the reader refuses (a duplicate key, an alias bomb) is a problem, as in a spec file.
+    """
     parsed, problems = [], []
     for arg in args:
         key, sep, raw = arg.partition("=")
         if not sep or not key:
             problems.append(f"override {arg!r} is not of the form dotted.path=value")
             continue
+        key = key.strip()
         try:
-            value = yaml.safe_load(raw) if raw != "" else ""
-        except yaml.YAMLError:
+            value = parse_yaml(raw, f"override {key}") if raw != "" else ""
+        except YamlSyntaxError:
             value = raw
-        parsed.append((key.strip(), _yaml11_float(value)))
+        except YamlInputError as err:
+            problems.append(f"override {arg!r}: {err.problem}")
+            continue
+        parsed.append((key, value))
     if problems:
         raise ConfigError(problems, "command line")
     return parsed
-
-
-def _yaml11_float(value: Any) -> Any:
-    """YAML 1.1 reads ``1e-5`` as a string; treat such strings as the numbers users meant."""
-    if isinstance(value, str):
-        try:
-            return float(value) if any(c in value for c in "eE") and value[0] in "+-.0123456789" else value
-        except ValueError:
-            return value
-    return value
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -126,7 +128,8 @@ def schema_paths(cls: type, prefix: str = "") -> list[str]:
 
 
 def validate(cls: type, data: Mapping[str, Any]) -> list[str]:
-    """All problems of ``data`` against ``cls``: unknown keys and wrong types, with paths."""
+    """All problems of ``data`` against ``cls``, with paths: unknown keys, wrong types, non-finite
+    floats, and values that a field's attrs converter or validator refuses (``batch_size=0``)."""
     all_paths = schema_paths(cls)
     problems: list[str] = []
     _check_class(cls, data, "", all_paths, problems)
@@ -145,7 +148,37 @@ def _check_class(cls: type, data: Any, prefix: str, all_paths: list[str], proble
         if key not in fields:
             problems.append(_unknown_key_message(path, all_paths))
             continue
+        found = len(problems)
         _check_value(hints[key], value, path, all_paths, problems)
+        if len(problems) == found:
+            _check_field_rules(fields[key], hints[key], value, path, problems)
+
+
+def _check_field_rules(field: attrs.Attribute, tp: Any, value: Any, path: str, problems: list[str]) -> None:
+    """Run the field's attrs converter and validator on ``value`` as ``__init__`` would receive it.
+
+    Here, not inside cattrs, so that range errors get the field's path and come with every other
+    problem at once. Validators run without an instance (``instance=None``): a rule that compares
+    fields belongs in ``__attrs_post_init__`` or the family's validator, which see the whole config.
+    """
+    if field.converter is None and field.validator is None:
+        return
+    try:
+        # cattrs structures a field by its type; a type it has no hook for reaches ``__init__`` as is
+        with contextlib.suppress(cattrs.StructureHandlerNotFoundError):
+            value = CONVERTER.structure(value, tp)
+        if isinstance(field.converter, attrs.Converter):
+            value = field.converter(value, None, field)
+        elif field.converter is not None:
+            value = field.converter(value)
+        if field.validator is not None:
+            field.validator(None, field, value)
+    except cattrs.BaseValidationError as err:
+        if not _is_user_error(err):
+            raise
+        problems.extend(_cattrs_problems(err, path))
+    except (ValueError, TypeError) as err:
+        problems.append(f"{path}: {err}")
 
 
 def _unknown_key_message(path: str, all_paths: list[str]) -> str:
@@ -159,8 +192,11 @@ def _unknown_key_message(path: str, all_paths: list[str]) -> str:
 
 
 def _check_value(tp: Any, value: Any, path: str, all_paths: list[str], problems: list[str]) -> None:
-    error = _type_error(tp, value, path, all_paths, problems)
-    if error:
+    if not _type_error(tp, value, path, all_paths, problems):
+        return
+    if isinstance(value, float) and not math.isfinite(value) and not _type_error(tp, 0.0, path, all_paths, []):
+        problems.append(f"{path}: expected a finite number, got {value}")
+    else:
         problems.append(f"{path}: expected {_type_name(tp)}, got {_describe(value)}")
 
 
@@ -203,11 +239,18 @@ def _type_error(tp: Any, value: Any, path: str, all_paths: list[str], problems: 
         return not isinstance(value, bool)
     if tp is int:
         return isinstance(value, bool) or not isinstance(value, int)
-    if tp is float:
-        return isinstance(value, bool) or not isinstance(value, (int, float))
+    if tp is float:  # ``.nan`` and ``.inf`` are floats in YAML, never a useful learning rate or size
+        return isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value)
     if tp is str:
         return not isinstance(value, (str, int, float)) or isinstance(value, bool)
     return False
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond the float range
+        return False
 
 
 def _check_members(args: tuple[Any, ...], value: Any, path: str, all_paths: list[str], problems: list[str]) -> bool:
@@ -277,11 +320,46 @@ CONVERTER = _converter()
 
 
 def structure(cls: type, data: Mapping[str, Any], source: str = "") -> Any:
-    """Validate ``data`` against ``cls`` (raising :class:`ConfigError` with every problem) and build it."""
+    """Validate ``data`` against ``cls`` (raising :class:`ConfigError` with every problem) and build it.
+
+    :func:`validate` finds what field rules can; a rule only construction can check (an
+    ``__attrs_post_init__``) that refuses the config still gives a :class:`ConfigError` with paths.
+    """
     problems = validate(cls, data)
     if problems:
         raise ConfigError(problems, source)
-    return CONVERTER.structure(dict(data), cls)
+    try:
+        return CONVERTER.structure(dict(data), cls)
+    except cattrs.BaseValidationError as err:
+        if not _is_user_error(err):
+            raise
+        raise ConfigError(_cattrs_problems(err, ""), source) from None
+
+
+_USER_ERRORS = (ValueError, TypeError, KeyError, cattrs.ForbiddenExtraKeysError)
+"""What a cattrs error wraps when the data was wrong; anything else (a missing hook) is a bug."""
+
+
+def _is_user_error(err: BaseException) -> bool:
+    if isinstance(err, cattrs.BaseValidationError):
+        return all(_is_user_error(inner) for inner in err.exceptions)
+    return isinstance(err, _USER_ERRORS)
+
+
+def _cattrs_problems(err: cattrs.BaseValidationError, prefix: str) -> list[str]:
+    """One ``path: message`` problem per exception that cattrs collected."""
+    problems = []
+    for line in cattrs.transform_error(err, path=prefix, format_exception=_format_exception):
+        message, _, where = line.rpartition(" @ ")
+        problems.append(f"{where.lstrip('.') or '<top level>'}: {message}")
+    return problems
+
+
+def _format_exception(exc: BaseException, tp: type | None) -> str:
+    """The validator's own message (``batch_size must be at least 1``), else cattrs' wording."""
+    if isinstance(exc, (ValueError, TypeError)) and str(exc):
+        return str(exc)
+    return cattrs.v.format_exception(exc, tp)
 
 
 def unstructure(config: Any) -> dict[str, Any]:
@@ -317,11 +395,9 @@ def load_config(cls: type, spec: Path | None, overrides: Iterable[str] = ()) -> 
 
 def dump_yaml(config: Any) -> str:
     """The config as YAML, secrets redacted (what ``show`` prints and ``experiment.yaml`` holds)."""
-    return yaml.safe_dump(redacted(config), sort_keys=False, default_flow_style=None)
+    return yaml.dump(redacted(config), Dumper=SpecDumper, sort_keys=False, default_flow_style=None)
 
 
 def write_yaml(config: Any, path: Path) -> Path:
-    """Write the resolved config (``experiment.yaml``) next to a run's outputs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(dump_yaml(config), encoding="utf-8")
-    return path
+    """Write the resolved config (``experiment.yaml``) next to a run's outputs, atomically."""
+    return write_text_atomically(Path(path), dump_yaml(config))

@@ -1,13 +1,95 @@
-"""Data loaders and batches as the training loop sees them: dicts of tensors and plain values."""
+"""Data loaders and batches as the training loop sees them.
+
+The loop knows nothing of a family's batch keys: a :class:`BatchFormat` tells it how many rows a
+batch has and which samples were skipped (and removes them from the batch). :class:`SeededSamples`
+makes the randomness of each sample (augmentations, random captions, on-the-fly control inputs) a
+function of the run's seed, the epoch and the sample's index, so it does not depend on the number of
+loader workers, survives a resume exactly, and is the same on the ranks of one tensor-parallel group.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+import contextlib
+import hashlib
+import random
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
+import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler, get_worker_info
+
+from cosmos_core.training.rng import seed_everything
+
+
+@runtime_checkable
+class BatchFormat(Protocol):
+    """How the loop reads a family's batches."""
+
+    def rows(self, batch: Any) -> int:
+        """Samples in ``batch`` (0: every sample of it was skipped)."""
+
+    def pop_skipped(self, batch: Any) -> list[dict[str, Any]]:
+        """Remove and return the records (``path``, ``reason``, …) of the samples skipped in ``batch``."""
+
+
+class FirstTensorRows:
+    """Default :class:`BatchFormat`: rows are the length of the first tensor; nothing is skipped."""
+
+    def rows(self, batch: Any) -> int:
+        if isinstance(batch, torch.Tensor):
+            return int(batch.shape[0]) if batch.dim() else 1
+        values = batch.values() if isinstance(batch, Mapping) else batch
+        for value in values:
+            if isinstance(value, torch.Tensor):
+                return int(value.shape[0]) if value.dim() else 1
+        return 1
+
+    def pop_skipped(self, batch: Any) -> list[dict[str, Any]]:
+        return []
+
+
+class SeededSamples(Dataset):
+    """``dataset`` with python's, numpy's and torch's RNGs seeded per sample from (seed, epoch, index).
+
+    In a loader worker the worker's own generators are reseeded; in the main process the draws happen
+    on forked generators, so loading never shifts the training process's random stream.
+    """
+
+    def __init__(self, dataset: Dataset[Any], seed: int) -> None:
+        self.dataset = dataset
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> Any:
+        sample_seed = sample_seed_of(self.seed, self.epoch, index)
+        if get_worker_info() is not None:
+            seed_everything(sample_seed)
+            return self.dataset[index]
+        with forked_rng():
+            seed_everything(sample_seed)
+            return self.dataset[index]
+
+
+def sample_seed_of(seed: int, epoch: int, index: int) -> int:
+    digest = hashlib.blake2b(f"{seed}:{epoch}:{index}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
+@contextlib.contextmanager
+def forked_rng() -> Iterator[None]:
+    """Run the block on the CPU generators' current states and put them back afterwards."""
+    python, numpy_state, torch_state = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    try:
+        yield
+    finally:
+        random.setstate(python)
+        np.random.set_state(numpy_state)
+        torch.set_rng_state(torch_state)
 
 
 @attrs.frozen
@@ -64,14 +146,3 @@ def move_to_device(value: Any, device: torch.device) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(move_to_device(item, device) for item in value)
     return value
-
-
-def batch_rows(batch: Mapping[str, Any]) -> int | None:
-    """Rows in ``batch``: the length of ``video`` if present, else of its first tensor; None if no tensor."""
-    video = batch.get("video")
-    if isinstance(video, torch.Tensor):
-        return int(video.shape[0]) if video.dim() else 1
-    for value in batch.values():
-        if isinstance(value, torch.Tensor):
-            return int(value.shape[0]) if value.dim() else 1
-    return None

@@ -11,14 +11,13 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-import torch
-
 from cosmos_core.training.callbacks import Callback
+from cosmos_core.training.grad_norm import squared_norms
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from cosmos_core.training.loop import Trainer
+    from cosmos_core.training.callbacks import TrainerView as Trainer
 
 logger = logging.getLogger("cosmos.train")
 
@@ -76,7 +75,11 @@ class IterSpeed(Callback):
 
 
 class GradientClip(Callback):
-    """Clips the gradients of all trainable parameters to a total L2 norm of ``clip_norm``."""
+    """Clips the gradients of all trainable parameters to a total L2 norm of ``clip_norm``.
+
+    It clips through the trainer (:meth:`TrainerView.clip_gradients`), the same tensor-parallel aware
+    path as the loop's own ``clip_grad_norm`` setting, at its place in the callback order.
+    """
 
     def __init__(self, clip_norm: float = 3.0) -> None:
         if not clip_norm > 0:
@@ -84,16 +87,15 @@ class GradientClip(Callback):
         self.clip_norm = float(clip_norm)
 
     def on_before_optimizer_step(self, trainer: Trainer, iteration: int) -> None:
-        params = [p for p in trainer.module.parameters() if p.grad is not None]
-        if params:
-            torch.nn.utils.clip_grad_norm_(params, self.clip_norm)
+        trainer.clip_gradients(self.clip_norm)
 
 
 class GradNormMonitor(Callback):
     """Logs the total gradient norm every ``every_n`` iterations (each parameter's too if ``verbose``).
 
-    It sees the gradients as left by the callbacks before it in ``train.callbacks``: list it before
-    ``gradient_clip`` to monitor norms before clipping.
+    Norms are of the whole gradients, reduced across tensor-parallel and sharded ranks (every rank
+    computes the same values). It sees the gradients as left by the callbacks before it in the
+    config: list it before ``gradient_clip`` to monitor norms before clipping.
     """
 
     def __init__(self, every_n: int = 500, verbose: bool = False) -> None:
@@ -103,11 +105,12 @@ class GradNormMonitor(Callback):
     def on_before_optimizer_step(self, trainer: Trainer, iteration: int) -> None:
         if iteration % self.every_n:
             return
-        named = [(name, p.grad) for name, p in trainer.module.named_parameters() if p.grad is not None]
+        named = [(name, p.grad) for name, p in trainer.named_trainable_parameters() if p.grad is not None]
         if not named:
             return
-        norms = torch.stack([torch.linalg.vector_norm(grad.detach().float()) for _, grad in named])
-        total = float(torch.linalg.vector_norm(norms))
+        squares = squared_norms([grad for _, grad in named])
+        norms = squares.sqrt()
+        total = float(squares.sum().sqrt())
         trainer.log_values({"grad_norm/total": total})
         if not trainer.is_main:
             return

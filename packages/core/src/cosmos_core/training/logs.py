@@ -14,6 +14,8 @@ from pathlib import Path
 
 import attrs
 
+from cosmos_core.io import make_dirs, output_error
+
 LOGGER_NAME = "cosmos"
 CONSOLE_LOG = "console.log"
 DEBUG_LOG = "debug.log"
@@ -52,8 +54,8 @@ class RunLogging:
         self.close()
 
 
-def setup_run_logging(output_dir: Path, rank: int = 0) -> RunLogging:
-    """Send the ``cosmos`` logger to the console and to log files in ``output_dir``.
+def setup_run_logging(output_dir: Path | None, rank: int = 0) -> RunLogging:
+    """Send the ``cosmos`` logger to the console and to log files in ``output_dir`` (None: console only).
 
     Calling it again (a second run in the same process) first removes the handlers an earlier call
     added. While active, records do not also propagate to the root logger (no double printing).
@@ -67,13 +69,13 @@ def setup_run_logging(output_dir: Path, rank: int = 0) -> RunLogging:
     handle = RunLogging(logger, [], *getattr(logger, _SAVED))
     formatter = logging.Formatter(_FORMAT, datefmt=_DATE_FORMAT)
     if rank == 0:
-        output_dir = Path(output_dir)
-        output_dir.mkdir(parents=True, exist_ok=True)
-        handlers: list[tuple[logging.Handler, int]] = [
-            (logging.StreamHandler(sys.stdout), logging.INFO),
-            (logging.FileHandler(output_dir / CONSOLE_LOG, encoding="utf-8"), logging.INFO),
-            (logging.FileHandler(output_dir / DEBUG_LOG, encoding="utf-8"), logging.DEBUG),
-        ]
+        handlers: list[tuple[logging.Handler, int]] = [(logging.StreamHandler(sys.stdout), logging.INFO)]
+        if output_dir is not None:
+            folder = make_dirs(Path(output_dir))
+            handlers += [
+                (_file_handler(folder / CONSOLE_LOG), logging.INFO),
+                (_file_handler(folder / DEBUG_LOG), logging.DEBUG),
+            ]
     else:
         rank_formatter = logging.Formatter(f"[rank {rank}] {_FORMAT}", datefmt=_DATE_FORMAT)
         stream = logging.StreamHandler(sys.stderr)
@@ -89,3 +91,10 @@ def setup_run_logging(output_dir: Path, rank: int = 0) -> RunLogging:
     logger.setLevel(logging.DEBUG if rank == 0 else logging.WARNING)
     logger.propagate = False
     return handle
+
+
+def _file_handler(path: Path) -> logging.FileHandler:
+    try:
+        return logging.FileHandler(path, encoding="utf-8")
+    except OSError as err:
+        raise output_error(err, path, "open the log file") from None

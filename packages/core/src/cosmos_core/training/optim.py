@@ -1,4 +1,4 @@
-"""Optimizers and learning-rate schedules selected by ``train.optim``."""
+"""Optimizers and learning-rate schedules of :class:`~cosmos_core.training.settings.LoopSettings`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cosmos_core.config.common import OptimConfig
+from cosmos_core.training.settings import OptimizerSettings, ScheduleSettings
 
 logger = logging.getLogger("cosmos.train")
 
@@ -34,8 +34,8 @@ def parameter_groups(module: nn.Module, weight_decay: float) -> list[dict[str, A
     return [group for group in groups if group["params"]]
 
 
-def build_optimizer(module: nn.Module, cfg: OptimConfig) -> torch.optim.Optimizer:
-    """The optimizer named by ``cfg.optim`` over ``module``'s parameter groups.
+def build_optimizer(module: nn.Module, cfg: OptimizerSettings) -> torch.optim.Optimizer:
+    """The optimizer named by ``cfg.name`` over ``module``'s parameter groups.
 
     ``fused_adamw`` uses AdamW's fused kernel where PyTorch offers it for these parameters and
     otherwise the default implementation, with one warning.
@@ -44,41 +44,42 @@ def build_optimizer(module: nn.Module, cfg: OptimConfig) -> torch.optim.Optimize
     if not any(group["params"] for group in groups):
         raise ValueError("the model has no trainable parameters; nothing to optimise")
     betas = (float(cfg.betas[0]), float(cfg.betas[1]))
-    if cfg.optim == "adamw":
-        return torch.optim.AdamW(groups, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay)
-    if cfg.optim == "fused_adamw":
+    adam = {"lr": cfg.lr, "betas": betas, "eps": cfg.eps, "weight_decay": cfg.weight_decay}
+    if cfg.name == "adamw":
+        return torch.optim.AdamW(groups, **adam)
+    if cfg.name == "fused_adamw":
         try:
-            return torch.optim.AdamW(groups, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay, fused=True)
+            return torch.optim.AdamW(groups, **adam, fused=True)
         except (RuntimeError, ValueError) as err:
-            logger.warning("train.optim.optim=fused_adamw is not available here (%s); using adamw", err)
-            return torch.optim.AdamW(groups, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay)
-    if cfg.optim == "adam":
-        return torch.optim.Adam(groups, lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay)
-    if cfg.optim == "sgd":
+            logger.warning("optimizer fused_adamw is not available here (%s); using adamw", err)
+            return torch.optim.AdamW(groups, **adam)
+    if cfg.name == "adam":
+        return torch.optim.Adam(groups, **adam)
+    if cfg.name == "sgd":
         return torch.optim.SGD(groups, lr=cfg.lr, momentum=SGD_MOMENTUM, weight_decay=cfg.weight_decay)
-    raise ValueError(f"train.optim.optim must be adamw, fused_adamw, adam or sgd, got {cfg.optim!r}")
+    raise ValueError(f"optimizer must be adamw, fused_adamw, adam or sgd, got {cfg.name!r}")
 
 
-def lr_factor(step: int, cfg: OptimConfig) -> float:
+def lr_factor(step: int, cfg: ScheduleSettings) -> float:
     """The learning-rate multiplier for the optimizer step ``step`` (counted from 0).
 
-    Warm-up rises linearly from 0 over ``warmup_steps``; then ``cosine`` and ``linear`` decay to 0
-    at step ``lr_decay_iters`` (counted from the start of training, warm-up included) and stay
-    there, while ``constant`` stays at 1.
+    Warm-up rises linearly from ``warmup_start`` to 1 over ``warmup_steps``; then ``cosine`` and
+    ``linear`` decay to 0 at step ``decay_steps`` (counted from the start of training, warm-up
+    included) and stay there, while ``constant`` stays at 1.
     """
     if step < cfg.warmup_steps:
-        return step / cfg.warmup_steps
+        return cfg.warmup_start + (1.0 - cfg.warmup_start) * step / cfg.warmup_steps
     if cfg.policy == "constant":
         return 1.0
-    span = cfg.lr_decay_iters - cfg.warmup_steps
+    span = cfg.decay_steps - cfg.warmup_steps
     progress = min(max((step - cfg.warmup_steps) / span, 0.0), 1.0) if span > 0 else 1.0
     if cfg.policy == "cosine":
         return 0.5 * (1.0 + math.cos(math.pi * progress))
     if cfg.policy == "linear":
         return 1.0 - progress
-    raise ValueError(f"train.optim.policy must be cosine, linear or constant, got {cfg.policy!r}")
+    raise ValueError(f"schedule policy must be cosine, linear or constant, got {cfg.policy!r}")
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, cfg: OptimConfig) -> torch.optim.lr_scheduler.LambdaLR:
+def build_scheduler(optimizer: torch.optim.Optimizer, cfg: ScheduleSettings) -> torch.optim.lr_scheduler.LambdaLR:
     """A per-optimizer-step schedule following :func:`lr_factor`."""
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, cfg))

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from cosmos_core.training.callbacks import Callback
 
 if TYPE_CHECKING:
-    from cosmos_core.training.loop import Trainer
+    from cosmos_core.training.callbacks import TrainerView as Trainer
 
 logger = logging.getLogger("cosmos.train")
 
@@ -38,7 +38,7 @@ class WandbCallback(Callback):
         self,
         *,
         enable: bool = False,
-        project: str = "cosmos_embed1",
+        project: str = "cosmos-run",
         name: str = "",
         group: str = "",
         tags: Sequence[str] = (),

@@ -1,4 +1,4 @@
-"""What every Cosmos-Embed1 action shares: run folders, datasets, checkpoints → networks, encoding."""
+"""What every Cosmos-Embed1 action shares: datasets, checkpoints → networks, encoding, skip reports."""
 
 from __future__ import annotations
 
@@ -10,15 +10,15 @@ from typing import Any
 
 import attrs
 import torch
-from cosmos_core.config.loader import CONVERTER, structure, unstructure, write_yaml
+from cosmos_core.config.loader import CONVERTER, structure, unstructure
 from cosmos_core.errors import UserInputError
 from cosmos_core.run import RunContext
-from cosmos_core.training import CheckpointError, load_checkpoint, setup_run_logging
-from cosmos_core.training.logs import RunLogging
+from cosmos_core.training import CheckpointError, load_checkpoint
 from cosmos_core.training.precision import resolve_precision
 from cosmos_datasets.collate import collate_samples
 from cosmos_datasets.config import SingleDatasetConfig
 from cosmos_datasets.loader import build_dataloader
+from cosmos_datasets.selection import build_dataset as build_registered_dataset
 from cosmos_datasets.skips import SkipLog
 from cosmos_embed import embedding_cache
 from cosmos_embed.config import FAMILY, ExperimentConfig, ModelConfig
@@ -34,28 +34,13 @@ class CheckpointFamilyError(UserInputError, ValueError):
     """A checkpoint of another model family was given to a Cosmos-Embed1 action."""
 
 
-@attrs.define
-class RunFolder:
-    """``<results_dir>/<action>`` with its logs and resolved config."""
-
-    path: Path
-    logging: RunLogging
-
-    def close(self) -> None:
-        self.logging.close()
+class NothingToEmbedError(UserInputError, RuntimeError):
+    """Every clip of a dataset failed to decode (the message carries the skip report)."""
 
 
-def start_run(config: ExperimentConfig, action: str, rank: int = 0) -> RunFolder:
-    folder = Path(config.results_dir) / action
-    folder.mkdir(parents=True, exist_ok=True)
-    logs = setup_run_logging(folder, rank)
-    if rank == 0:
-        write_yaml(config, folder / "experiment.yaml")
-    return RunFolder(folder, logs)
-
-
-def build_dataset(ctx: RunContext, cfg: SingleDatasetConfig, training: bool, skips: SkipLog) -> Any:
-    dataset = ctx.host.datasets.get(cfg.dataset_type)(cfg, training=training)
+def build_dataset(ctx: RunContext, cfg: SingleDatasetConfig, training: bool, skips: SkipLog, path: str) -> Any:
+    """The dataset of ``cfg`` (the config at ``path``, e.g. ``dataset.train_dataset``) from the registry."""
+    dataset = build_registered_dataset(cfg, ctx.host.datasets, training=training, path=path)
     inner = getattr(dataset, "dataset", dataset)
     if hasattr(inner, "skipped_at_build"):
         skips.add(inner.skipped_at_build())
@@ -223,7 +208,7 @@ def encode_dataset(
         if len(records) >= total:
             break
     if not embeddings:
-        raise RuntimeError(
+        raise NothingToEmbedError(
             f"no clip of the {cfg.dataset_type} dataset ({cfg.metadata}) could be embedded; {skips.summary()}"
         )
     stacked = torch.cat(embeddings)[:total]

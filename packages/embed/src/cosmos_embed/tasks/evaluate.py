@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 import torch
-from cosmos_core.distributed import select_device
+from cosmos_core.io import write_json_atomically
 from cosmos_core.run import RunContext
 from cosmos_datasets.skips import SkipLog
 from cosmos_embed import embedding_cache
@@ -21,28 +20,24 @@ from cosmos_embed.tasks.common import (
     frames_for,
     network_from_checkpoint,
     report_skips,
-    start_run,
 )
 
 logger = logging.getLogger("cosmos.embed")
 
 
 def run(config: ExperimentConfig, ctx: RunContext) -> int:
-    folder = start_run(config, "evaluate")
-    try:
-        _evaluate(config, ctx, folder.path)
-    finally:
-        folder.close()
+    with ctx.open_run(config) as run:
+        _evaluate(config, ctx, run.folder, run.dist.device)
     return 0
 
 
-def _evaluate(config: ExperimentConfig, ctx: RunContext, out: Path) -> dict:
+def _evaluate(config: ExperimentConfig, ctx: RunContext, out: Path, device: torch.device) -> dict:
     settings = config.evaluate
     test_cfg = config.dataset.test_dataset
     skips = SkipLog()
     # The dataset part is the config as written; without a checkpoint (the cache-only run) only it
     # can be compared.
-    encoder = _encoder(config) if settings.checkpoint else None
+    encoder = _encoder(config, device) if settings.checkpoint else None
     fingerprint = cache_fingerprint(test_cfg, encoder)
     load_path = Path(settings.load_dataset_pkl) if settings.load_dataset_pkl else None
     if load_path is not None and load_path.is_file():
@@ -50,7 +45,7 @@ def _evaluate(config: ExperimentConfig, ctx: RunContext, out: Path) -> dict:
         logger.info("loaded %d cached embeddings from %s (model inference skipped)", len(cache.records), load_path)
     else:
         data_cfg = frames_for(test_cfg, encoder.network, "dataset.test_dataset")
-        dataset = build_dataset(ctx, data_cfg, False, skips)
+        dataset = build_dataset(ctx, data_cfg, False, skips, "dataset.test_dataset")
         videos, records = encode_dataset(
             encoder,
             dataset,
@@ -80,8 +75,7 @@ def _evaluate(config: ExperimentConfig, ctx: RunContext, out: Path) -> dict:
         logger.warning(
             "evaluate.callbacks.embedding_visualization: UMAP plots are not implemented in cosmos-run yet; skipped"
         )
-    path = out / "metrics.json"
-    path.write_text(json.dumps(metrics, indent=2) + "\n")
+    path = write_json_atomically(out / "metrics.json", metrics)
     report_skips(skips, out)
     summary = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float))
     logger.info("evaluated %d clips over %d classes: %s", metrics["num_samples"], metrics["num_classes"], summary)
@@ -89,7 +83,6 @@ def _evaluate(config: ExperimentConfig, ctx: RunContext, out: Path) -> dict:
     return metrics
 
 
-def _encoder(config: ExperimentConfig) -> Encoder:
+def _encoder(config: ExperimentConfig, device: torch.device) -> Encoder:
     network, _ = network_from_checkpoint(config.evaluate.checkpoint, config.model, "evaluate.checkpoint")
-    device = select_device(config.evaluate.num_gpus, [0])
     return Encoder.create(network, config.model.precision, device)

@@ -12,17 +12,17 @@ ONNX graphs compute in fp32; Hugging Face weights are stored in ``model.precisio
 
 from __future__ import annotations
 
-import json
 import logging
 
 import attrs
+from cosmos_core.io import write_json_atomically
 from cosmos_core.run import RunContext
 from cosmos_embed.config import ExperimentConfig
 from cosmos_embed.export_inputs import export_output
 from cosmos_embed.export_source import STORAGE_DTYPES, Embed1ExportSource
 from cosmos_embed.model.embed1 import CosmosEmbed1
 from cosmos_embed.model.loading import load_state_dict_into
-from cosmos_embed.tasks.common import network_from_checkpoint, start_run
+from cosmos_embed.tasks.common import network_from_checkpoint
 
 logger = logging.getLogger("cosmos.embed")
 
@@ -31,8 +31,7 @@ def run(config: ExperimentConfig, ctx: RunContext) -> int:
     settings = config.export
     exporter = ctx.host.exporters.get(settings.mode)
     output = export_output(config)
-    folder = start_run(config, "export")
-    try:
+    with ctx.open_run(config) as run:
         network, _ = network_from_checkpoint(settings.checkpoint, config.model, "export.checkpoint")
         source = Embed1ExportSource(
             without_transformer_engine(network),
@@ -43,9 +42,7 @@ def run(config: ExperimentConfig, ctx: RunContext) -> int:
         report = exporter.export(source, settings, output)
         logger.info("%s", report.summary())
         record = {"checkpoint": settings.checkpoint, "mode": settings.mode, "output": str(output), **report.to_dict()}
-        (folder.path / "export_report.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
-    finally:
-        folder.close()
+        write_json_atomically(run.folder / "export_report.json", record)
     return 0
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import torch
-from cosmos_core.distributed import select_device
+from cosmos_core.io import write_json_atomically
 from cosmos_core.run import RunContext
 from cosmos_datasets.skips import SkipLog
 from cosmos_datasets.video import read_clip
@@ -23,26 +22,22 @@ from cosmos_embed.tasks.common import (
     frames_for,
     network_from_checkpoint,
     report_skips,
-    start_run,
 )
 
 logger = logging.getLogger("cosmos.embed")
 
 
 def run(config: ExperimentConfig, ctx: RunContext) -> int:
-    folder = start_run(config, "inference")
-    try:
-        _search(config, ctx, folder.path)
-    finally:
-        folder.close()
+    with ctx.open_run(config) as run:
+        _search(config, ctx, run.folder, run.dist.device)
     return 0
 
 
-def _search(config: ExperimentConfig, ctx: RunContext, out: Path) -> None:
+def _search(config: ExperimentConfig, ctx: RunContext, out: Path, device: torch.device) -> None:
     settings = config.inference
     db_cfg = config.dataset.inference_dataset
     network, _ = network_from_checkpoint(settings.checkpoint, config.model, "inference.checkpoint")
-    encoder = Encoder.create(network, config.model.precision, select_device(settings.num_gpus, [0]))
+    encoder = Encoder.create(network, config.model.precision, device)
     fingerprint = cache_fingerprint(db_cfg, encoder)
     data_cfg = frames_for(db_cfg, encoder.network, "dataset.inference_dataset")
     skips = SkipLog()
@@ -51,7 +46,7 @@ def _search(config: ExperimentConfig, ctx: RunContext, out: Path) -> None:
         cache = embedding_cache.load(load_path, fingerprint)
         logger.info("loaded the search database (%d clips) from %s", len(cache.records), load_path)
     else:
-        dataset = build_dataset(ctx, data_cfg, False, skips)
+        dataset = build_dataset(ctx, data_cfg, False, skips, "dataset.inference_dataset")
         videos, records = encode_dataset(encoder, dataset, data_cfg, skips)
         cache = embedding_cache.EmbeddingCache({"videos": videos}, records, fingerprint)
         if settings.save_dataset_pkl:
@@ -66,8 +61,7 @@ def _search(config: ExperimentConfig, ctx: RunContext, out: Path) -> None:
     if settings.query.input_videos:
         queries = torch.cat([encoder.videos(_read_query(path, data_cfg)) for path in settings.query.input_videos])
         results["video_to_video"] = _ranked(settings.query.input_videos, queries, database, cache.records, settings.k)
-    path = out / "results.json"
-    path.write_text(json.dumps(results, indent=2) + "\n")
+    path = write_json_atomically(out / "results.json", results)
     report_skips(skips, out)
     for kind in ("text_to_video", "video_to_video"):
         for hit in results.get(kind, []):

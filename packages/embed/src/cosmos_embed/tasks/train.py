@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 import logging
-import os
 
 import attrs
 from cosmos_core.config.loader import redacted
-from cosmos_core.distributed import gather_objects, init_distributed, maybe_relaunch, shutdown_distributed
+from cosmos_core.distributed import gather_objects
+from cosmos_core.lifecycle import Run
 from cosmos_core.run import RunContext
-from cosmos_core.training import LoaderSettings, Trainer, build_callbacks
+from cosmos_core.training import LoaderSettings, SingleFileCheckpointer, Trainer, build_callbacks
 from cosmos_core.training.rng import seed_everything
+from cosmos_datasets.collate import SampleBatches
 from cosmos_datasets.config import SingleDatasetConfig
 from cosmos_datasets.skips import SkipLog
 from cosmos_embed.config import CHECKPOINT_PREFIX, ExperimentConfig
 from cosmos_embed.model.lora import apply_lora
+from cosmos_embed.runtime import loop_settings
 from cosmos_embed.tasks.common import (
     build_dataset,
     checkpoint_metadata,
     collate_with,
     network_from_checkpoint,
     report_skips,
-    start_run,
 )
 from cosmos_embed.text.tokenizer import TextTokenizer, build_tokenizer
 from cosmos_embed.training_module import Embed1TrainingModule
@@ -47,17 +48,9 @@ def _has_validation(config: ExperimentConfig) -> bool:
 
 
 def run(config: ExperimentConfig, ctx: RunContext) -> int:
-    relaunched = maybe_relaunch(config.train.num_gpus, config.train.num_nodes, ctx.argv)
-    if relaunched is not None:
-        return relaunched
-    # Logs open first (torchrun sets RANK), so device warnings land in console.log too.
-    folder = start_run(config, "train", int(os.environ.get("RANK", "0")))
-    dist = init_distributed(config.train.num_gpus, config.train.gpu_ids)
-    try:
-        return _train(config, ctx, dist, folder)
-    finally:
-        folder.close()
-        shutdown_distributed()
+    with ctx.open_run(config) as run:
+        _train(config, ctx, run)
+    return 0
 
 
 def build_training_module(config: ExperimentConfig, ctx: RunContext) -> tuple[Embed1TrainingModule, TextTokenizer]:
@@ -82,7 +75,7 @@ def build_training_module(config: ExperimentConfig, ctx: RunContext) -> tuple[Em
     return module, tokenizer
 
 
-def _train(config: ExperimentConfig, ctx: RunContext, dist, folder) -> int:
+def _train(config: ExperimentConfig, ctx: RunContext, run: Run) -> None:
     module, tokenizer = build_training_module(config, ctx)
     total = sum(p.numel() for p in module.parameters())
     trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
@@ -90,33 +83,32 @@ def _train(config: ExperimentConfig, ctx: RunContext, dist, folder) -> int:
 
     skips = SkipLog()
     data = config.dataset
-    train_set = build_dataset(ctx, data.train_dataset, True, skips)
-    val_set = build_dataset(ctx, data.val_dataset, False, skips) if _has_validation(config) else None
+    train_set = build_dataset(ctx, data.train_dataset, True, skips, "dataset.train_dataset")
+    val_set = (
+        build_dataset(ctx, data.val_dataset, False, skips, "dataset.val_dataset") if _has_validation(config) else None
+    )
     wandb_defaults = {**attrs.asdict(config.wandb), "config": redacted(config)}
     trainer = Trainer(
         module=module,
-        train_config=config.train,
+        settings=loop_settings(config.train),
+        dist=run.dist,
         train_dataset=train_set,
         train_loader=loader_settings(data.train_dataset),
         val_dataset=val_set,
         val_loader=loader_settings(data.val_dataset) if val_set is not None else None,
         collate_fn=collate_with(tokenizer),
-        output_dir=folder.path,
-        checkpoint_prefix=CHECKPOINT_PREFIX,
+        batch_format=SampleBatches(),
+        checkpointer=SingleFileCheckpointer(run.folder, CHECKPOINT_PREFIX),
+        output_dir=run.folder,
         checkpoint_metadata=checkpoint_metadata(config),
         callbacks=build_callbacks(config.train.callbacks, ctx.host.callbacks, defaults={"wandb": wandb_defaults}),
-        device=dist.device,
     )
     result = trainer.fit()
     for rank_skips in gather_objects(trainer.skipped):  # every rank skipped its own share
         skips.add(rank_skips)
-    if dist.is_main:
-        report_skips(skips, folder.path)
-        logger.info(
-            "training done at iteration %d: checkpoint %s (latest: %s), logs and experiment.yaml in %s",
-            result.iteration,
-            result.checkpoint,
-            result.latest,
-            folder.path,
-        )
-    return 0
+    if run.is_main:
+        report_skips(skips, run.folder)
+    run.summary(
+        f"training done at iteration {result.iteration}: checkpoint {result.checkpoint} "
+        f"(latest: {result.latest}), logs and experiment.yaml in {run.folder}"
+    )
