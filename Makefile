@@ -12,7 +12,7 @@ PACKAGES := packages/core packages/datasets packages/embed packages/transfer pac
             plugins/cosmos-plugin-video-folder
 STAMP := $(VENV)/.installed
 
-.PHONY: env demo test lint clean-demo
+.PHONY: env demo test test-unit lint clean-demo
 
 env: $(STAMP)
 
@@ -31,6 +31,9 @@ demo: env
 
 test: env
 	$(PY) -m pytest -n 2 --dist loadgroup -q
+
+test-unit: env
+	$(PY) -m pytest -n 2 --dist loadgroup -q -m "not integration and not slow"
 
 lint: env
 	$(VENV)/bin/ruff check .

@@ -111,3 +111,28 @@ def test_plugin_import_stays_light():
     code = "import sys, cosmos_plugin_video_folder.plugin; print(sorted({'torch', 'av', 'decord'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_caption_suffix_is_an_option_of_the_type_checked_when_the_spec_loads(folder):
+    from cosmos_core.config.loader import structure
+    from cosmos_datasets.selection import build_dataset, dataset_problems
+
+    registry = load_plugins().datasets
+    (folder / "test" / "crash2.caption").write_text("a car crash seen from above\n")
+    cfg = structure(
+        SingleDatasetConfig, {**attrs.asdict(config(folder, split="test")), "options": {"caption_suffix": ".caption"}}
+    )
+    assert dataset_problems(cfg, "dataset.test_dataset", registry) == []
+    dataset = build_dataset(cfg, registry, training=False, path="dataset.test_dataset")
+    assert dataset[0]["caption"] == "a car crash seen from above"
+    typo = attrs.evolve(cfg, options={"caption_sufix": ".caption"})
+    assert dataset_problems(typo, "dataset.test_dataset", registry) == [
+        "dataset.test_dataset.options.caption_sufix: unknown config key; did you mean 'caption_suffix'?"
+    ]
+    bad = attrs.evolve(cfg, options={"caption_suffix": "caption"})
+    (problem,) = dataset_problems(bad, "dataset.test_dataset", registry)
+    assert problem.startswith("dataset.test_dataset.options.caption_suffix: caption_suffix must be a file extension")
+    mock = attrs.evolve(cfg, dataset_type="mock")
+    assert dataset_problems(mock, "dataset.test_dataset", registry) == [
+        "dataset.test_dataset.options: dataset type 'mock' declares no options of its own, got ['caption_suffix']"
+    ]

@@ -336,20 +336,27 @@ def main(argv: Sequence[str] | None = None, extra_plugins: Sequence[object] = ()
             return _cmd_specs(host, opts.rest)
         return _cmd_family(host, opts.command, opts.rest, argv)
     except UserInputError as err:
-        print(f"cosmos-run: error: {err}", file=sys.stderr)
+        print(f"{_rank_tag()}cosmos-run: error: {err}", file=sys.stderr)
         return 2
     except Interrupted as stop:
-        note = f": {stop.note}" if stop.note else ""
-        print(f"cosmos-run: stopped by {stop.signal_name}{note}", file=sys.stderr)
+        if not _rank_tag():  # every rank stopped at the same boundary: one line is enough
+            note = f": {stop.note}" if stop.note else ""
+            print(f"cosmos-run: stopped by {stop.signal_name}{note}", file=sys.stderr)
         return stop.exit_code
     except KeyboardInterrupt:
-        print("cosmos-run: interrupted", file=sys.stderr)
+        print(f"{_rank_tag()}cosmos-run: interrupted", file=sys.stderr)
         return 130
     except OSError as err:
         if err.errno not in OPERATIONAL_ERRNOS or not err.filename:
             raise
-        print(f"cosmos-run: error: {err.filename}: {describe_os_error(err)}", file=sys.stderr)
+        print(f"{_rank_tag()}cosmos-run: error: {err.filename}: {describe_os_error(err)}", file=sys.stderr)
         return 2
+
+
+def _rank_tag() -> str:
+    """``[rank N] `` for the workers of a multi-process job other than rank 0, else nothing."""
+    rank = os.environ.get("RANK", "0")
+    return "" if rank in ("", "0") else f"[rank {rank}] "
 
 
 if __name__ == "__main__":

@@ -81,21 +81,43 @@ def write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
     # like mkstemp, never reuses an existing file.
     tmp_path = temp_path_for(path)
     created = False  # on a name clash the existing file is not ours to delete
+    handle = None
     try:
-        with open(tmp_path, "xb") as handle:
+        with open(tmp_path, "xb") as raw:
             created = True
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
+            handle = _ErrorRecordingWriter(raw)
+            write(handle)  # type: ignore[arg-type]
+            raw.flush()
+            os.fsync(raw.fileno())
         os.replace(tmp_path, path)
         fsync_dir(path.parent)
     except BaseException as err:
         if created:
             tmp_path.unlink(missing_ok=True)
-        if isinstance(err, OSError) and not isinstance(err, OutputError):
-            raise output_error(err, path) from None
+        cause = err if isinstance(err, OSError) else getattr(handle, "error", None)
+        if cause is not None and not isinstance(cause, OutputError):
+            raise output_error(cause, path) from None
         raise
     return path
+
+
+class _ErrorRecordingWriter:
+    """A file handle that remembers the OS error of a failed write: serializers written in C++
+    (``torch.save``) turn it into a RuntimeError about a short write, which would hide the cause."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self.raw.write(data)
+        except OSError as err:
+            self.error = err
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
 
 
 def write_text_atomically(path: Path, text: str) -> Path:

@@ -28,3 +28,7 @@ class VideoDecodeError(DatasetError):
         self.path = str(path)
         self.reason = reason
         self.missing = missing
+
+
+class NothingLoadableError(DatasetError, RuntimeError):
+    """Every item a training batch could fall back on failed to load: the data cannot feed a run."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cosmos_datasets.dataset_types.base import Sample, VideoDataset
+from cosmos_datasets.errors import NothingLoadableError
 from cosmos_datasets.skips import SkippedSample
 
 
@@ -32,7 +33,7 @@ class ReplaceSkipped(VideoDataset):
                 return {**item, "skipped": skipped} if skipped else item
             skipped.append(item.as_record())
         listed = "; ".join(f"{s['path']} ({s['reason']})" for s in skipped[:3])
-        raise RuntimeError(
+        raise NothingLoadableError(
             f"none of the {len(skipped)} items from index {index} on could be loaded, e.g. {listed}; "
             "check the videos and the dataset's data_root"
         )

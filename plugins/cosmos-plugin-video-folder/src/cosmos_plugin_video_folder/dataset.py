@@ -22,8 +22,9 @@ from cosmos_datasets.entries import VIDEO_EXTENSIONS
 from cosmos_datasets.errors import DatasetConfigError, MetadataError
 from cosmos_datasets.labels import LabelMap
 
+from cosmos_plugin_video_folder.options import VideoFolderOptions
+
 DATASET_TYPE = "video_folder"
-CAPTION_SUFFIX = ".txt"
 MISSING_CAPTION = "missing caption"
 
 
@@ -32,17 +33,20 @@ class VideoFolderDataset(ClipDataset):
 
     dataset_type = DATASET_TYPE
 
-    def __init__(self, config: SingleDatasetConfig, *, training: bool) -> None:
-        root = folder_of(config)
+    def __init__(
+        self, config: SingleDatasetConfig, *, training: bool, options: VideoFolderOptions | None = None
+    ) -> None:
+        suffix = (options or VideoFolderOptions()).caption_suffix
+        root = folder_of(config, suffix)
         videos = sorted(p for p in root.rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS and p.is_file())
         captioned: list[tuple[Path, tuple[str, ...], str]] = []
         uncaptioned: list[BuildSkip] = []
         for video in videos:
-            captions, source = captions_of(video, root)
+            captions, source = captions_of(video, root, suffix)
             if captions:
                 captioned.append((video, captions, source))
             else:
-                problem = f"no {video.stem}{CAPTION_SUFFIX} beside {video.name} and no class folder to name it"
+                problem = f"no {video.stem}{suffix} beside {video.name} and no class folder to name it"
                 uncaptioned.append(BuildSkip(str(video), MISSING_CAPTION, problem, source))
         labels = LabelMap.for_captions(config.caption_to_label, [captions[0] for _, captions, _ in captioned])
         clips = [
@@ -59,12 +63,12 @@ class VideoFolderDataset(ClipDataset):
         )
 
 
-def folder_of(config: SingleDatasetConfig) -> Path:
+def folder_of(config: SingleDatasetConfig, suffix: str = ".txt") -> Path:
     """``data_root``, or its ``split`` subfolder when a split is set."""
     if not config.data_root:
         raise DatasetConfigError(
             f"dataset_type {DATASET_TYPE!r} needs data_root: the folder that holds the videos and their "
-            f"{CAPTION_SUFFIX} captions"
+            f"{suffix} captions"
         )
     root = Path(config.data_root)
     if config.split is not None:
@@ -75,9 +79,9 @@ def folder_of(config: SingleDatasetConfig) -> Path:
     return root
 
 
-def captions_of(video: Path, root: Path) -> tuple[tuple[str, ...], str]:
+def captions_of(video: Path, root: Path, suffix: str = ".txt") -> tuple[tuple[str, ...], str]:
     """``(captions, where they came from)``; no captions when neither a sidecar nor a class folder names it."""
-    sidecar = video.with_suffix(CAPTION_SUFFIX)
+    sidecar = video.with_suffix(suffix)
     if sidecar.is_file():
         try:
             lines = [line.strip() for line in sidecar.read_text(encoding="utf-8").splitlines()]

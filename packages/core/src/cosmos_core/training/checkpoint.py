@@ -20,7 +20,8 @@ checkpoint, ``<prefix>_<iteration>.pth``, holding a dict:
 ``callbacks``  state of stateful callbacks, by callback name (EMA weights, …)
 =============  ==================================================================================
 
-and ``<prefix>_latest.pth``, a hard link to the newest one (no second copy of the bytes).
+and ``<prefix>_latest.pth``, a hard link to the newest one (no second copy of the bytes); a run torn
+down in the middle of an iteration writes only ``<prefix>_latest.pth``, with its last completed one.
 
 :class:`ShardedCheckpointer` writes one set of files per checkpoint in a layout the family names
 (:class:`ShardedLayout`; its defaults are the Cosmos-Transfer1 reference's): a trainer file from
