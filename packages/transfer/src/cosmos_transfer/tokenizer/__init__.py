@@ -1,0 +1,1 @@
+"""Video tokenizers: the released Cosmos-Tokenize1 TorchScript pair and a small built-in autoencoder."""
