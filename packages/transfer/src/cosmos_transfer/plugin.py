@@ -1,1 +1,54 @@
-"""cosmos-transfer's plugin. Cosmos-Transfer1 components are registered here as they land."""
+"""cosmos-transfer's plugin: the ``cosmos-transfer1`` family's actions and the control modalities.
+
+Registering imports no torch and no model code: actions are ``"module:function"`` strings and each
+modality module imports its heavy libraries (OpenCV, pycocotools, PyAV) only when it computes.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from cosmos_core.family import Action, ModelFamily
+from cosmos_core.hookspecs import hookimpl
+
+FAMILY = "cosmos-transfer1"
+
+ACTIONS = {
+    "prepare_data": Action(
+        target="cosmos_transfer.tasks.prepare_data:run",
+        arguments="cosmos_transfer.tasks.prepare_data:add_arguments",
+        help="videos/, metas/ from an HD-VILA-100M-style JSONL (local, http(s) or YouTube URLs) or a video folder",
+    ),
+    "t5_embeddings": Action(
+        target="cosmos_transfer.tasks.t5_embeddings:run",
+        arguments="cosmos_transfer.tasks.t5_embeddings:add_arguments",
+        help="t5_xxl/<clip>.pickle: T5 encoder embeddings of every caption in metas/",
+    ),
+    "control_inputs": Action(
+        target="cosmos_transfer.tasks.control_inputs:run",
+        arguments="cosmos_transfer.tasks.control_inputs:add_arguments",
+        help="depth/, seg/ or keypoint/ files of every clip (Depth-Anything-V2, Grounding-DINO + SAM 2, ViTPose+)",
+    ),
+}
+
+
+@hookimpl
+def cosmos_register_tasks(registry):
+    registry.add(
+        FAMILY,
+        ModelFamily(
+            name=FAMILY,
+            actions=ACTIONS,
+            description="Cosmos-Transfer1 control-net post-training: data preparation",
+        ),
+        help="Cosmos-Transfer1 world generation with control inputs (data preparation)",
+    )
+
+
+@hookimpl
+def cosmos_register_control_modalities(registry):
+    from cosmos_transfer.modalities import MODULES
+
+    for module_name in MODULES:
+        modality = importlib.import_module(f"cosmos_transfer.modalities.{module_name}").MODALITY
+        registry.add(modality.name, modality, help=modality.help)

@@ -1,0 +1,59 @@
+"""The launcher's side of a command action, stood in for: parsed arguments and a RunContext-like ``ctx``."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+
+import attrs
+import pytest
+import torch
+
+
+@attrs.define
+class FakeRun:
+    folder: object
+    summary_line: str | None = None
+
+    def summary(self, line: str) -> None:
+        self.summary_line = line
+
+
+@attrs.define
+class FakeContext:
+    """``ctx.open_run(folder=..., logs=False)`` as cosmos_core.run.RunContext offers it; records the runs."""
+
+    runs: list[FakeRun] = attrs.field(factory=list)
+
+    @contextlib.contextmanager
+    def open_run(self, *, folder, logs=True, lock=True):
+        run = FakeRun(folder)
+        self.runs.append(run)
+        yield run
+
+
+@pytest.fixture
+def ctx():
+    return FakeContext()
+
+
+@pytest.fixture
+def parse():
+    """``parse("prepare_data", "--dataset_path", ...)``: the action's own parser, as the launcher builds it."""
+
+    def parse_args(action: str, *argv: str) -> argparse.Namespace:
+        module = importlib.import_module(f"cosmos_transfer.tasks.{action}")
+        parser = argparse.ArgumentParser(prog=action)
+        module.add_arguments(parser)
+        return parser.parse_args([str(a) for a in argv])
+
+    return parse_args
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
