@@ -38,6 +38,12 @@ class ReplaceSkipped(VideoDataset):
             "check the videos and the dataset's data_root"
         )
 
+    def set_epoch(self, epoch: int) -> None:
+        """Pass the epoch on to a dataset that draws per epoch (windows, augmentations)."""
+        inner = getattr(self.dataset, "set_epoch", None)
+        if callable(inner):
+            inner(epoch)
+
     def label_names(self) -> list[str]:
         return self.dataset.label_names()
 

@@ -14,6 +14,19 @@ from cosmos_core.hookspecs import hookimpl
 FAMILY = "cosmos-transfer1"
 
 ACTIONS = {
+    "train": Action(
+        target="cosmos_transfer.tasks.train:run",
+        help="post-train (or pretrain) a control branch: -- experiment=NAME [overrides]; reruns resume",
+    ),
+    "summary": Action(
+        target="cosmos_transfer.tasks.summary:run",
+        help="parameter counts of an experiment's networks, per tensor-parallel rank (no weights allocated)",
+    ),
+    "train_tokenizer": Action(
+        target="cosmos_transfer.tasks.train_tokenizer:run",
+        arguments="cosmos_transfer.tasks.train_tokenizer:add_arguments",
+        help="train the small video autoencoder of the tiny experiments on a dataset's clips",
+    ),
     "prepare_data": Action(
         target="cosmos_transfer.tasks.prepare_data:run",
         arguments="cosmos_transfer.tasks.prepare_data:add_arguments",
@@ -39,10 +52,20 @@ def cosmos_register_tasks(registry):
         ModelFamily(
             name=FAMILY,
             actions=ACTIONS,
-            description="Cosmos-Transfer1 control-net post-training: data preparation",
+            config_class=_config_class(),
+            description="Cosmos-Transfer1 world generation with control inputs: data preparation, post-training",
+            validator="cosmos_transfer.experiments.validation:validate_experiment",
+            runtime="cosmos_transfer.runtime:RUNTIME",
+            experiments="cosmos_transfer.experiments.catalog:EXPERIMENTS",
         ),
-        help="Cosmos-Transfer1 world generation with control inputs (data preparation)",
+        help="Cosmos-Transfer1 world generation with control inputs (data, training, generation)",
     )
+
+
+def _config_class() -> type:
+    from cosmos_transfer.experiments.config import TransferExperiment
+
+    return TransferExperiment
 
 
 @hookimpl

@@ -62,6 +62,13 @@ class SeededSamples(Dataset):
         self.seed = seed
         self.epoch = 0
 
+    def set_epoch(self, epoch: int) -> None:
+        """Samples of ``epoch`` from now on; a dataset with its own ``set_epoch`` hears of it too."""
+        self.epoch = epoch
+        inner = getattr(self.dataset, "set_epoch", None)
+        if callable(inner):
+            inner(epoch)
+
     def __len__(self) -> int:
         return len(self.dataset)  # type: ignore[arg-type]
 

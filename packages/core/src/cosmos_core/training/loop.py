@@ -393,7 +393,7 @@ class Trainer:
                 sampler = self.train_sampler
                 self._pass_started_at = sampler.position
                 self._nonempty_this_pass = 0
-                self.train_samples.epoch = sampler.epoch
+                self.train_samples.set_epoch(sampler.epoch)
                 self._loader_generator.manual_seed(self.settings.seed + 1_000_003 * sampler.epoch + self.dist.dp_rank)
                 self._train_iter = iter(self.train_loader)
             try:

@@ -35,3 +35,14 @@ def collate_transfer(items: Sequence[Mapping[str, Any] | SkippedSample]) -> dict
         else:
             batch[key] = values
     return batch
+
+
+class TransferBatches:
+    """How the training loop reads :func:`collate_transfer` batches (a :class:`cosmos_core.training.BatchFormat`)."""
+
+    def rows(self, batch: Mapping[str, Any]) -> int:
+        video = batch.get("video")
+        return int(video.shape[0]) if isinstance(video, torch.Tensor) else 0
+
+    def pop_skipped(self, batch: dict[str, Any]) -> list[dict[str, Any]]:
+        return list(batch.pop("skipped", None) or ())

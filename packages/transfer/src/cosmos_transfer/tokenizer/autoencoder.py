@@ -55,6 +55,7 @@ class VideoAutoencoder(nn.Module):
         self.latent_channels = latent_channels
         self.spatial_compression = spatial_compression
         self.temporal_compression = temporal_compression
+        self.width = width
         stages = _spatial_stages(spatial_compression)
         widths = [width * 2**i for i in range(stages + 1)]
         tc, deepest = temporal_compression, widths[-1]

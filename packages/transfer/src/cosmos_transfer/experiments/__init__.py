@@ -1,0 +1,1 @@
+"""Cosmos-Transfer1 experiments: the config schema and the registered experiment names."""
