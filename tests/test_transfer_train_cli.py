@@ -113,3 +113,22 @@ def test_post_training_loads_the_control_strictly_and_names_missing_files(workdi
     post = torch.load(job(workdir, "posttrain") / "checkpoints" / "iter_000000001_model_mp_0.pt", weights_only=True)
     assert torch.equal(post["model"]["base_model.net.final_layer.linear.weight"], base["net.final_layer.linear.weight"])
     assert not any(key.startswith("base_model") for key in post["ema"])  # the base is frozen
+
+
+def test_generate_writes_a_clip_from_a_control_input_and_a_caption(workdir, capsys):
+    assert train(f"experiment={TINY}_pretrain", "trainer.max_iter=2", "checkpoint.save_iter=2") == 0
+    video = workdir / "datasets" / "tiny_shapes" / "videos" / "shapes_001.mp4"
+    t5 = workdir / "datasets" / "tiny_shapes" / "t5_xxl" / "shapes_001.pickle"
+    command = ["cosmos-transfer1", "generate", "--", f"experiment={TINY}_pretrain", "generate.num_steps=3"]
+    assert main([*command, f"generate.input_video={video}"]) == 2
+    assert "generate.prompt (with generate.t5_model) or generate.t5_pickle is required" in capsys.readouterr().err
+    assert main([*command, f"generate.input_video={video}", f"generate.t5_pickle={t5}"]) == 0
+    out = capsys.readouterr().out
+    assert "with its EMA weights" in out
+    folder = job(workdir) / "generate"
+    from cosmos_transfer.data.video_io import probe_video
+
+    for name in (f"{TINY}_pretrain.mp4", f"{TINY}_pretrain_control.mp4"):
+        probe = probe_video(folder / name)
+        assert (probe.num_frames, probe.size) == (17, (64, 64)), name
+    assert "config.yaml" in {p.name for p in folder.iterdir()}

@@ -18,6 +18,10 @@ ACTIONS = {
         target="cosmos_transfer.tasks.train:run",
         help="post-train (or pretrain) a control branch: -- experiment=NAME [overrides]; reruns resume",
     ),
+    "generate": Action(
+        target="cosmos_transfer.tasks.generate:run",
+        help="sample a video from a control input and a caption with a trained model (-- experiment=NAME ...)",
+    ),
     "summary": Action(
         target="cosmos_transfer.tasks.summary:run",
         help="parameter counts of an experiment's networks, per tensor-parallel rank (no weights allocated)",

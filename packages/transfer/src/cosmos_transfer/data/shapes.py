@@ -1,8 +1,9 @@
 """Generated Cosmos-Transfer1 clips whose content is a function of their control: coloured shapes on a texture.
 
 Each clip shows one square or disc of a random colour and size moving from a random place in a random
-direction (bouncing off the borders) over a dark blocky texture, so a clip's Canny edges (the ``edge``
-control) say where the shape is in every frame, which a model can only know from the control. Writes
+direction (bouncing off the borders) over a flat dark background of a random shade, so a clip's Canny
+edges (the ``edge`` control) are the shape's outline in every frame: where it is, which a model can only
+know from the control. Writes
 the dataset layout's ``videos/<clip>.mp4`` and ``metas/<clip>.txt`` (``"a red disc moving up"``);
 ``t5_embeddings`` (or ``random_t5=True``, for tests) adds ``t5_xxl/``.
 
@@ -40,8 +41,7 @@ def _direction(velocity: np.ndarray) -> str:
 
 def shape_clip(num_frames: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
     """RGB uint8 ``[T, size, size, 3]`` frames and their caption."""
-    texture = rng.integers(15, 60, size=(size // 8 + 1, size // 8 + 1, 3), dtype=np.uint8)
-    background = np.repeat(np.repeat(texture, 8, axis=0), 8, axis=1)[:size, :size]
+    background = np.broadcast_to(rng.integers(15, 60, size=3, dtype=np.uint8), (size, size, 3))
     colour_name = str(rng.choice(list(COLOURS)))
     shape = str(rng.choice(SHAPES))
     side = int(rng.integers(size // 5, size // 3 + 1))

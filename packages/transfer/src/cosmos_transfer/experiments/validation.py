@@ -39,6 +39,20 @@ def validate_experiment(config: TransferExperiment, action: str, host: Any) -> l
         )
     if action == "train":
         problems += _train_problems(config, host)
+    if action == "generate":
+        problems += _generate_problems(config)
+    return problems
+
+
+def _generate_problems(config: TransferExperiment) -> list[str]:
+    settings = config.generate
+    problems = []
+    if not settings.input_video:
+        problems.append("generate.input_video is required: the video whose control input guides the result")
+    if not settings.prompt and not settings.t5_pickle:
+        problems.append("generate.prompt (with generate.t5_model) or generate.t5_pickle is required: the caption")
+    if settings.num_steps < 1:
+        problems.append(f"generate.num_steps must be >= 1, got {settings.num_steps}")
     return problems
 
 
