@@ -1,4 +1,6 @@
-# Two commands on a fresh machine:  make demo  (sample data → fine-tune → evaluate → search)
+# Two commands on a fresh machine:  make demo  (Cosmos-Embed1: sample data → fine-tune → evaluate → search;
+#                                              Cosmos-Transfer1: clips → T5 → edge control → train, stop,
+#                                              resume → generate)
 #                                   make test  (the whole test suite)
 PYTHON ?= python3.11
 VENV   ?= .venv
@@ -12,7 +14,7 @@ PACKAGES := packages/core packages/datasets packages/embed packages/transfer pac
             plugins/cosmos-plugin-video-folder
 STAMP := $(VENV)/.installed
 
-.PHONY: env demo test test-unit lint clean-demo
+.PHONY: env demo demo-transfer test test-unit lint clean-demo
 
 env: $(STAMP)
 
@@ -23,11 +25,27 @@ $(STAMP): constraints.txt requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pypr
 	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation $(foreach p,$(PACKAGES),-e $(p))
 	touch $(STAMP)
 
+TRANSFER_DEMO := CTRL_tiny_lvg_17frames_control_input_edge_block3_pretrain
+
 demo: env
 	$(PY) -m cosmos_datasets.samples sample_data
 	$(RUN) cosmos-embed1 train -e finetune_tiny
 	$(RUN) cosmos-embed1 evaluate -e evaluate_tiny
 	$(RUN) cosmos-embed1 inference -e inference_tiny
+	$(MAKE) --no-print-directory demo-transfer
+
+# The tiny Cosmos-Transfer1 path: generated clips, T5 embeddings from a random tiny T5 (no downloads),
+# the small video autoencoder, edge-controlled training stopped at iteration 30 as a time-limited job
+# would be and resumed by the same command, then one generated clip.
+demo-transfer: env
+	$(PY) -m cosmos_transfer.data.shapes datasets/tiny_shapes --clips 16 --frames 33
+	$(PY) -m cosmos_transfer.preprocess.random_models t5 checkpoints/tiny/t5
+	$(RUN) cosmos-transfer1 t5_embeddings --dataset_path datasets/tiny_shapes --pretrained_model_name_or_path checkpoints/tiny/t5
+	$(RUN) cosmos-transfer1 train_tokenizer --dataset_path datasets/tiny_shapes --output checkpoints/tiny/video_autoencoder.pt --steps 80
+	$(RUN) cosmos-transfer1 train -- experiment=$(TRANSFER_DEMO) trainer.callbacks.stop_after.iteration=30
+	$(RUN) cosmos-transfer1 train -- experiment=$(TRANSFER_DEMO)
+	$(RUN) cosmos-transfer1 generate -- experiment=$(TRANSFER_DEMO) generate.input_video=datasets/tiny_shapes/videos/shapes_003.mp4 \
+	    'generate.prompt=a red disc moving up' generate.t5_model=checkpoints/tiny/t5
 
 test: env
 	$(PY) -m pytest -n 2 --dist loadgroup -q
@@ -39,4 +57,4 @@ lint: env
 	$(VENV)/bin/ruff check .
 
 clean-demo:
-	rm -rf sample_data results/cosmos_embed1_tiny
+	rm -rf sample_data results/cosmos_embed1_tiny datasets/tiny_shapes checkpoints/tiny checkpoints/cosmos_transfer1_tiny_pretrain

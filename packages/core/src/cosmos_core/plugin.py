@@ -35,6 +35,12 @@ def log_losses(**params: Any) -> Any:
     return LogLosses(**params)
 
 
+def stop_after(**params: Any) -> Any:
+    from cosmos_core.training.generic_callbacks import StopAfter
+
+    return StopAfter(**params)
+
+
 def wandb(**params: Any) -> Any:
     from cosmos_core.training.wandb_callback import WandbCallback
 
@@ -48,3 +54,6 @@ def cosmos_register_callbacks(registry: CallbackRegistry) -> None:
     registry.add("gradient_clip", gradient_clip, help="Clip gradients to a maximum total L2 norm.")
     registry.add("grad_norm_monitor", grad_norm_monitor, help="Log gradient norms every N iterations.")
     registry.add("log_losses", log_losses, help="Log every loss, the LR and the ETA every N iterations.")
+    registry.add(
+        "stop_after", stop_after, help="End training cleanly with a checkpoint after N iterations or M minutes."
+    )

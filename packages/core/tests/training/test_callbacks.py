@@ -12,7 +12,7 @@ from cosmos_core import plugin as core_plugin
 from cosmos_core.config.loader import ConfigError
 from cosmos_core.registry import CallbackRegistry, RegistryError
 from cosmos_core.training import Callback, CallbackList, build_callbacks
-from cosmos_core.training.generic_callbacks import GradientClip, GradNormMonitor, IterSpeed, LogLosses
+from cosmos_core.training.generic_callbacks import GradientClip, GradNormMonitor, IterSpeed, LogLosses, StopAfter
 from cosmos_core.training.wandb_callback import WandbCallback
 
 
@@ -24,7 +24,14 @@ def registry() -> CallbackRegistry:
 
 
 def test_core_registers_the_generic_callbacks(registry):
-    assert registry.names() == ["grad_norm_monitor", "gradient_clip", "iter_speed", "log_losses", "wandb"]
+    assert registry.names() == [
+        "grad_norm_monitor",
+        "gradient_clip",
+        "iter_speed",
+        "log_losses",
+        "stop_after",
+        "wandb",
+    ]
 
 
 def test_plugin_module_imports_nothing_heavy():
@@ -205,3 +212,14 @@ def test_wandb_logs_through_a_run_in_disabled_mode(toy_trainer, monkeypatch):
     toy_trainer(max_iter=2, callbacks=[callback]).fit()
     assert [it for it, _ in logged] == [1, 2] and "train/mse" in logged[0][1]
     assert callback.run is None  # finished
+
+
+def test_stop_after_ends_training_with_a_checkpoint_and_a_rerun_continues(toy_trainer, toys, tmp_path):
+    first = toy_trainer(max_iter=10, checkpoint_every=100, callbacks=[StopAfter(iteration=3)])
+    result = first.fit()
+    assert result.iteration == 3 and result.checkpoint == tmp_path / "train" / "toy_model_3.pth"
+    recorder = toys.Recorder()
+    resumed = toy_trainer(max_iter=5, resume_from=str(result.checkpoint), callbacks=[recorder])
+    assert resumed.fit().iteration == 5 and [it for it, _ in recorder.of("step_end")] == [4, 5]
+    with pytest.raises(ValueError, match="give iteration, minutes or both"):
+        StopAfter()

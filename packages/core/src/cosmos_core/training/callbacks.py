@@ -76,6 +76,9 @@ class TrainerView(Protocol):
 
     def current_lr(self) -> float: ...
 
+    def request_stop(self, reason: str) -> None:
+        """End training at the next iteration boundary, with a checkpoint (a planned stop)."""
+
     def log_values(self, values: Mapping[str, float]) -> None:
         """Publish scalars for the current iteration to every callback's ``on_log``."""
 

@@ -74,6 +74,34 @@ class IterSpeed(Callback):
         self._reset(iteration)
 
 
+class StopAfter(Callback):
+    """Ends training cleanly, with a checkpoint, after ``iteration`` iterations or ``minutes`` of training
+    (a scheduler's time limit minus the time a save takes); rerunning the command continues the run.
+
+    Either limit may be left out (None); the minutes count from the start of this process's training.
+    """
+
+    def __init__(self, iteration: int | None = None, minutes: float | None = None) -> None:
+        if iteration is None and minutes is None:
+            raise ValueError("give iteration, minutes or both")
+        if iteration is not None and (isinstance(iteration, bool) or not isinstance(iteration, int) or iteration < 1):
+            raise ValueError(f"iteration must be a positive integer, got {iteration!r}")
+        if minutes is not None and not minutes > 0:
+            raise ValueError(f"minutes must be > 0, got {minutes!r}")
+        self.iteration = iteration
+        self.minutes = minutes
+        self._started = 0.0
+
+    def on_train_start(self, trainer: Trainer) -> None:
+        self._started = time.monotonic()
+
+    def on_train_step_end(self, trainer: Trainer, iteration: int, losses: dict[str, float]) -> None:
+        if self.iteration is not None and iteration >= self.iteration:
+            trainer.request_stop(f"stop_after.iteration={self.iteration}")
+        elif self.minutes is not None and time.monotonic() - self._started >= 60 * self.minutes:
+            trainer.request_stop(f"stop_after.minutes={self.minutes}")
+
+
 class GradientClip(Callback):
     """Clips the gradients of all trainable parameters to a total L2 norm of ``clip_norm``.
 

@@ -155,6 +155,7 @@ class Trainer:
         self._saved_iteration = -1
         self._saved_path: Path | None = None
         self._boundary_rng: dict[str, Any] | None = None
+        self._stop_reason: str | None = None
 
         self.module = module
         self.model = self._place_module(module)
@@ -294,7 +295,8 @@ class Trainer:
             self.callbacks.on_train_start(self)
             with stop.polling() if stop is not None else contextlib.nullcontext():
                 while self.iteration < self.max_iter:
-                    self._stop_if_requested(stop)
+                    if self._stop_if_requested(stop):
+                        break
                     self._boundary_rng = capture_rng_state()
                     losses = self._train_iteration(stop)
                     values = {f"train/{name}": value for name, value in losses.items()}
@@ -322,18 +324,31 @@ class Trainer:
             )
         return TrainResult(self.iteration, self._saved_path or self.checkpointer.folder, self.checkpointer.latest())
 
-    def _stop_if_requested(self, stop: StopHandler | None) -> None:
-        """At an iteration boundary: if any rank received a stop signal, all save here and stop."""
-        requested = (stop.requested or 0) if stop is not None else 0
+    def request_stop(self, reason: str) -> None:
+        """Stop at the next iteration boundary with a checkpoint, as a stop signal would, but as a planned
+        end: :meth:`fit` returns normally (a time limit, an iteration budget)."""
+        self._stop_reason = reason
+
+    def _stop_if_requested(self, stop: StopHandler | None) -> bool:
+        """At an iteration boundary: if any rank received a stop signal (or asked to stop), all save here
+        and stop. A signal raises :class:`Interrupted`; a request returns True."""
+        flags = [(stop.requested or 0) if stop is not None else 0, int(self._stop_reason is not None)]
         if self.dist.is_distributed:  # every rank must stop at the same boundary
-            flag = torch.tensor([requested], device=self.device)
-            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-            requested = int(flag.item())
-        if not requested:
-            return
+            tensor = torch.tensor(flags, device=self.device)
+            torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.MAX)
+            flags = [int(value) for value in tensor.tolist()]
+        signum, asked = flags
+        if not (signum or asked):
+            return False
         if self._saved_iteration != self.iteration:
             self.save_checkpoint()
-        raise Interrupted(requested, self._resume_note())
+        if signum:
+            raise Interrupted(signum, self._resume_note())
+        if self.is_main:
+            logger.info(
+                "stopping at iteration %d as requested (%s); %s", self.iteration, self._stop_reason, self._resume_note()
+            )
+        return True
 
     def _resume_note(self) -> str:
         where = self._saved_path or "(nothing saved)"

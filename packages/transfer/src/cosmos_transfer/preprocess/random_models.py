@@ -227,3 +227,33 @@ def save_random_vitpose(folder: Path, *, num_keypoints: int = 133, seed: int = 0
     transformers.VitPoseForPoseEstimation(config).eval().save_pretrained(folder)
     VitPoseImageProcessorPil(size={"height": 64, "width": 48}).save_pretrained(folder)
     return folder
+
+
+BUILDERS = {
+    "t5": save_random_t5,
+    "depth_anything": save_random_depth_anything,
+    "grounding_dino": save_random_grounding_dino,
+    "sam2_video": save_random_sam2_video,
+    "vitpose": save_random_vitpose,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m cosmos_transfer.preprocess.random_models t5 FOLDER``: a random model folder (demos, tests)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write a model folder with random weights (no download).")
+    parser.add_argument("model", choices=sorted(BUILDERS))
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if (args.folder / "config.json").is_file():
+        print(f"{args.folder} already holds a model")
+        return 0
+    BUILDERS[args.model](args.folder, seed=args.seed)
+    print(f"wrote a random {args.model} model to {args.folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
