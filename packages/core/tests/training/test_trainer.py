@@ -319,3 +319,14 @@ def test_ctrl_c_during_an_update_waits_for_the_update(toy_trainer):
     assert payload["iteration"] == trainer.iteration == 2
     assert payload["scheduler"]["last_epoch"] == 2
     assert torch.equal(payload["model"]["head.weight"], trainer.module.head.weight)
+
+
+def test_resuming_a_finished_run_trains_nothing_and_touches_nothing(toy_trainer, toys, caplog):
+    result = toy_trainer(max_iter=4, checkpoint_every=100).fit()
+    stamp = result.checkpoint.stat().st_mtime_ns
+    recorder = toys.Recorder()
+    with caplog.at_level("INFO", logger="cosmos"):
+        again = toy_trainer(max_iter=3, resume_from=str(result.checkpoint), callbacks=[recorder]).fit()
+    assert again.iteration == 4 and not recorder.of("step_end") and not recorder.of("save")
+    assert result.checkpoint.stat().st_mtime_ns == stamp
+    assert "at or past max_iter=3: nothing to train" in caplog.text

@@ -289,6 +289,16 @@ class Trainer:
         resume_from = self.settings.resume_from or (self.settings.auto_resume and self.checkpointer.latest())
         if resume_from:
             self.resume(resume_from)
+            if self.iteration >= self.max_iter:
+                if self.is_main:
+                    logger.info(
+                        "%s is at iteration %d, at or past %s=%d: nothing to train (raise it to continue)",
+                        resume_from,
+                        self.iteration,
+                        self.settings.path("max_iter"),
+                        self.max_iter,
+                    )
+                return TrainResult(self.iteration, Path(resume_from), self.checkpointer.latest())
         self.model.train()
         self._log_start()
         try:
