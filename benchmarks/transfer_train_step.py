@@ -24,8 +24,7 @@ from cosmos_core.config.loader import structure
 from cosmos_transfer.experiments.catalog import EXPERIMENTS
 from cosmos_transfer.experiments.config import TransferExperiment
 from cosmos_transfer.tokenizer.autoencoder import VideoAutoencoder
-from cosmos_transfer.training.build import build_networks
-from cosmos_transfer.training.module import TransferTrainingModule
+from cosmos_transfer.training.build import build_networks, build_training_module
 
 EXPERIMENT = "CTRL_tiny_lvg_17frames_control_input_edge_block3_pretrain"
 
@@ -63,15 +62,7 @@ def main() -> None:
     torch.manual_seed(0)
     networks = build_networks(config, meta=False)
     networks.initialize_control_from_base()
-    module = TransferTrainingModule(
-        networks,
-        hint_key=config.model.hint_key,
-        sigma_data=config.model.sigma_data,
-        loss_add_logvar=config.model.loss_add_logvar,
-        max_condition_frames=config.model.conditioner.video_cond_bool.first_random_n_num_condition_t_max,
-        text_dropout_rate=config.model.conditioner.text_dropout_rate,
-        hint_dropout_rate=config.model.hint_dropout_rate,
-    ).train()
+    module = build_training_module(config, networks).train()
     module.attach_tokenizer(VideoAutoencoder().eval().requires_grad_(False))
     optimizer = torch.optim.AdamW([p for p in module.parameters() if p.requires_grad], lr=1e-4)
     batch = synthetic_batch(config, args.batch_size)

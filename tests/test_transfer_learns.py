@@ -24,7 +24,7 @@ from cosmos_transfer.experiments.config import TransferExperiment
 from cosmos_transfer.tokenizer.autoencoder import VideoAutoencoder
 from cosmos_transfer.tokenizer.interface import uint8_to_unit_range
 from cosmos_transfer.tokenizer.training import train_autoencoder
-from cosmos_transfer.training.build import build_networks
+from cosmos_transfer.training.build import build_networks, build_training_module
 from cosmos_transfer.training.module import TransferTrainingModule
 from cosmos_transfer.training.tokenizers import load_tokenizer, save_autoencoder
 
@@ -35,15 +35,7 @@ SIGMAS = (1.0, 3.0, 8.0)  # noise levels where x_t alone no longer shows where t
 
 
 def module_of(config: TransferExperiment, networks, tokenizer) -> TransferTrainingModule:
-    module = TransferTrainingModule(
-        networks,
-        hint_key=config.model.hint_key,
-        sigma_data=config.model.sigma_data,
-        loss_add_logvar=False,
-        max_condition_frames=0,
-        text_dropout_rate=0.0,
-        hint_dropout_rate=0.0,
-    ).eval()
+    module = build_training_module(config, networks, inference=True).eval()
     module.attach_tokenizer(tokenizer)
     return module
 

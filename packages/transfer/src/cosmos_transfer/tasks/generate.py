@@ -31,8 +31,7 @@ def run(config: TransferExperiment, ctx: RunContext) -> int:
         prepare_input_clip,
         text_embedding,
     )
-    from cosmos_transfer.training.build import build_networks
-    from cosmos_transfer.training.module import TransferTrainingModule
+    from cosmos_transfer.training.build import build_networks, build_training_module
     from cosmos_transfer.training.tokenizers import load_tokenizer
 
     settings = config.generate
@@ -41,15 +40,7 @@ def run(config: TransferExperiment, ctx: RunContext) -> int:
         networks = build_networks(config, meta=False)
         loaded = load_trained(config, networks, run.dist)
         logger.info("generating with %s", loaded)
-        module = TransferTrainingModule(
-            networks.to(device),
-            hint_key=config.model.hint_key,
-            sigma_data=config.model.sigma_data,
-            loss_add_logvar=config.model.loss_add_logvar,
-            max_condition_frames=0,
-            text_dropout_rate=0.0,
-            hint_dropout_rate=0.0,
-        ).eval()
+        module = build_training_module(config, networks.to(device), inference=True).eval()
         module.attach_tokenizer(
             load_tokenizer(config.model.tokenizer.path, device, bf16=config.model.precision == "bfloat16")
         )

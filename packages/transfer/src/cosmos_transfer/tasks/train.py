@@ -20,10 +20,9 @@ from cosmos_core.training import LoaderSettings, ShardedCheckpointer, Trainer, b
 from cosmos_transfer.data.collate import TransferBatches, collate_transfer
 from cosmos_transfer.experiments.config import TransferExperiment
 from cosmos_transfer.runtime import loop_settings
-from cosmos_transfer.training.build import build_dataset, build_networks, run_seed
+from cosmos_transfer.training.build import build_dataset, build_networks, build_training_module, run_seed
 from cosmos_transfer.training.ema import PowerEMACallback
 from cosmos_transfer.training.layout import LAYOUT
-from cosmos_transfer.training.module import TransferTrainingModule
 from cosmos_transfer.training.tokenizers import load_tokenizer
 from cosmos_transfer.training.weights import materialiser
 
@@ -44,14 +43,9 @@ def _train(config: TransferExperiment, ctx: RunContext, run: Run) -> None:
     resuming = checkpointer.latest() is not None
     if resuming:
         logger.info("resuming the job from %s", checkpointer.latest())
-    module = TransferTrainingModule(
+    module = build_training_module(
+        config,
         build_networks(config, meta=True),
-        hint_key=config.model.hint_key,
-        sigma_data=config.model.sigma_data,
-        loss_add_logvar=config.model.loss_add_logvar,
-        max_condition_frames=config.model.conditioner.video_cond_bool.first_random_n_num_condition_t_max,
-        text_dropout_rate=config.model.conditioner.text_dropout_rate,
-        hint_dropout_rate=config.model.hint_dropout_rate,
         # A resumed job's checkpoint holds every weight: no need to read the released files first.
         materialise=materialiser(config, run.dist, load_weights=not resuming),
     )

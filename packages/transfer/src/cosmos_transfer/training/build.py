@@ -74,3 +74,23 @@ def run_seed(config: TransferExperiment, checkpointer: ShardedCheckpointer) -> i
     seed = gather_objects(int(time.time() * 1000) % 2**31)[0]  # rank 0's clock
     logger.info("trainer.timestamp_seed: this job's seed is %d", seed)
     return seed
+
+
+def build_training_module(
+    config: TransferExperiment, networks: TransferNetworks, *, materialise: Any = None, inference: bool = False
+) -> Any:
+    """The experiment's objective around ``networks``; ``inference`` drops every training-time randomness
+    (conditioning frames, text and hint dropout) for sampling and evaluation."""
+    from cosmos_transfer.training.module import TransferTrainingModule
+
+    model = config.model
+    return TransferTrainingModule(
+        networks,
+        hint_key=model.hint_key,
+        sigma_data=model.sigma_data,
+        loss_add_logvar=model.loss_add_logvar,
+        max_condition_frames=0 if inference else model.conditioner.video_cond_bool.first_random_n_num_condition_t_max,
+        text_dropout_rate=0.0 if inference else model.conditioner.text_dropout_rate,
+        hint_dropout_rate=0.0 if inference else model.hint_dropout_rate,
+        materialise=materialise,
+    )
