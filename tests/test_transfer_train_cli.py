@@ -132,3 +132,31 @@ def test_generate_writes_a_clip_from_a_control_input_and_a_caption(workdir, caps
         probe = probe_video(folder / name)
         assert (probe.num_frames, probe.size) == (17, (64, 64)), name
     assert "config.yaml" in {p.name for p in folder.iterdir()}
+
+
+def test_tensor_parallel_training_merges_to_one_file_that_generates(workdir):
+    """TP 2 under torchrun (the reference's command shape), merge_tp of the training checkpoint, generation."""
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    command += ["-m", "cosmos_core.cli", "cosmos-transfer1", "train", "--", f"experiment={TINY}_pretrain"]
+    command += ["trainer.max_iter=2", "checkpoint.save_iter=2", "model_parallel.tensor_model_parallel_size=2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    folder = job(workdir) / "checkpoints"
+    first, second = (torch.load(folder / f"iter_000000002_model_mp_{k}.pt", weights_only=True) for k in (0, 1))
+    q = "net.blocks.block0.blocks.0.block.attn.to_q.0.weight"
+    assert first["model"][q].shape == (128, 256) and not torch.equal(first["model"][q], second["model"][q])
+
+    assert main(["cosmos-transfer1", "merge_tp", str(folder / "iter_000000002.pt"), "--include-base-model"]) == 0
+    merged = job(workdir) / "fsdp_checkpoints" / "iter_000000002_reg_model.pt"
+    assert torch.load(merged, weights_only=True)[q].shape == (256, 256)
+    video = workdir / "datasets" / "tiny_shapes" / "videos" / "shapes_000.mp4"
+    t5 = workdir / "datasets" / "tiny_shapes" / "t5_xxl" / "shapes_000.pickle"
+    generate = ["cosmos-transfer1", "generate", "--", f"experiment={TINY}_pretrain", "generate.num_steps=2"]
+    generate += [f"generate.checkpoint={merged}", f"generate.input_video={video}", f"generate.t5_pickle={t5}"]
+    assert main(generate) == 0
+    assert (job(workdir) / "generate" / f"{TINY}_pretrain.mp4").is_file()

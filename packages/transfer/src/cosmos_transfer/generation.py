@@ -29,7 +29,7 @@ from cosmos_transfer.diffusion.sampler import guided_x0_fn, sample
 from cosmos_transfer.diffusion.video_conditioning import condition_frames
 from cosmos_transfer.experiments.config import TransferExperiment
 from cosmos_transfer.modalities.base import ControlModality
-from cosmos_transfer.model.loading import load_control_checkpoint
+from cosmos_transfer.model.loading import load_control_checkpoint, read_checkpoint, select_state
 from cosmos_transfer.model.networks import TransferNetworks
 from cosmos_transfer.runtime import job_dir
 from cosmos_transfer.tokenizer.interface import unit_range_to_uint8
@@ -65,8 +65,12 @@ def load_trained(config: TransferExperiment, networks: TransferNetworks, dist: A
     settings = config.generate
     path = Path(settings.checkpoint) if settings.checkpoint else _latest(config)
     iteration = LAYOUT.iteration_of(path.name)
-    if iteration is None:  # a released or exported control file
-        load_base(config, networks, dist)
+    if iteration is None:
+        source, state = select_state(read_checkpoint(path), prefer_ema=False)
+        if any(key.startswith("base_model.") for key in state):  # merge_tp --include-base-model: everything
+            networks.load_state_dict(state, strict=True)
+            return f"{path} ({source} weights of base and control)"
+        load_base(config, networks, dist)  # a released or exported control file
         report = load_control_checkpoint(path, networks.net, use_ema=settings.use_ema)
         return f"{path} ({report.source} weights) on the base of model.base_load_from"
     trainer = read_file(path)

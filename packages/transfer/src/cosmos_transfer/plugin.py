@@ -46,6 +46,16 @@ ACTIONS = {
         arguments="cosmos_transfer.tasks.control_inputs:add_arguments",
         help="depth/, seg/ or keypoint/ files of every clip (Depth-Anything-V2, Grounding-DINO + SAM 2, ViTPose+)",
     ),
+    "convert_tp": Action(
+        target="cosmos_transfer.tasks.convert_tp:run",
+        arguments="cosmos_transfer.tasks.convert_tp:add_arguments",
+        help="split a consolidated checkpoint into tensor-parallel shards (checkpoints_tp/<name>_model_mp_<k>.pt)",
+    ),
+    "merge_tp": Action(
+        target="cosmos_transfer.tasks.merge_tp:run",
+        arguments="cosmos_transfer.tasks.merge_tp:add_arguments",
+        help="join tensor-parallel shards into fsdp_checkpoints/<stem>_reg_model.pt and _ema_model_only.pt, on CPU",
+    ),
 }
 
 

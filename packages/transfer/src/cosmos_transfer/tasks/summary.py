@@ -30,4 +30,36 @@ def run(config: TransferExperiment, ctx: RunContext) -> int:
     per_rank = {size: parameters_per_tp_rank(networks, size) for size in sorted({*TP_SIZES, tp})}
     print(f"trainable parameters per tensor-parallel rank (TP {tp}): {per_rank[tp]:,}")
     print("    " + " | ".join(f"TP {size}: {count:,}" for size, count in per_rank.items()))
+    print(memory_estimate(config))
     return 0
+
+
+def memory_estimate(config: TransferExperiment) -> str:
+    """The per-GPU memory estimate of the experiment's layout at its sample size, under the loop's precision
+    (fp32 weights of the branch under bf16 autocast, the frozen base in bf16)."""
+    from cosmos_transfer.data.geometry import bucket_size
+    from cosmos_transfer.parallel.memory import AUTOCAST_FP32_MASTER, FP32, MemoryLayout, estimate_memory, format_memory
+    from cosmos_transfer.training.build import network_configs
+
+    data = config.dataloader_train.dataset
+    width, height = bucket_size(data.resolution, "16,9")
+    layout = MemoryLayout(
+        tp=config.model_parallel.tensor_model_parallel_size,
+        sequence_parallel=config.model_parallel.sequence_parallel,
+        activation_checkpointing=config.model.activation_checkpointing,
+    )
+    precision = AUTOCAST_FP32_MASTER if config.model.precision == "bfloat16" else FP32
+    breakdown = estimate_memory(
+        *network_configs(config),
+        layout,
+        data.num_frames,
+        height,
+        width,
+        batch_size=config.dataloader_train.batch_size,
+        precision=precision,
+        ema=config.model.ema.enabled,
+    )
+    return (
+        f"estimated memory per GPU at {data.num_frames} frames x {height} x {width} (16:9 bucket):\n"
+        + format_memory(breakdown)
+    )

@@ -93,4 +93,13 @@ def build_training_module(
         text_dropout_rate=0.0 if inference else model.conditioner.text_dropout_rate,
         hint_dropout_rate=0.0 if inference else model.hint_dropout_rate,
         materialise=materialise,
+        parallel_options={
+            "sequence_parallel": config.model_parallel.sequence_parallel,
+            "fsdp": model.fsdp_enabled,
+            "activation_checkpointing": model.activation_checkpointing,
+            # A frozen base computes under bf16 autocast anyway: hold it in bf16 (half its memory).
+            "frozen_base_dtype": torch.bfloat16
+            if model.precision == "bfloat16" and not model.finetune_base_model
+            else None,
+        },
     )

@@ -42,9 +42,12 @@ class TransferTrainingModule(nn.Module):
         text_dropout_rate: float,
         hint_dropout_rate: float,
         materialise: Any = None,
+        parallel_options: dict[str, Any] | None = None,
     ) -> None:
         """``materialise(module)`` fills the networks after they were built on the meta device (random
-        init and the experiment's weights); the loop calls it through :meth:`init_weights`."""
+        init and the experiment's weights); the loop calls it through :meth:`init_weights`.
+        ``parallel_options`` go to :func:`cosmos_transfer.parallel.parallelize.parallelize_networks`
+        (sequence parallelism, FSDP, activation checkpointing)."""
         super().__init__()
         self.networks = networks
         self.hint_key = hint_key
@@ -54,6 +57,7 @@ class TransferTrainingModule(nn.Module):
         self.text_dropout_rate = text_dropout_rate
         self.hint_dropout_rate = hint_dropout_rate
         self._materialise = materialise
+        self.parallel_options = dict(parallel_options or {})
         self._tokenizer: list[VideoTokenizer] = []
 
     def attach_tokenizer(self, tokenizer: VideoTokenizer) -> None:
@@ -73,11 +77,18 @@ class TransferTrainingModule(nn.Module):
         self._materialise(self)
 
     def parallelize(self, dist: DistInfo) -> nn.Module:
-        """Data parallel over the data-parallel ranks; tensor parallelism and FSDP on the device mesh."""
-        if dist.tp_size > 1 or dist.dims.dp_shard > 1:
-            from cosmos_transfer.parallel import parallelize_training_module
+        """Tensor + sequence parallelism and FSDP on the device mesh when the layout asks for them, else DDP
+        over the data-parallel ranks."""
+        options = self.parallel_options
+        if dist.tp_size > 1 or dist.dims.dp_shard > 1 or options.get("fsdp"):
+            from cosmos_transfer.parallel.parallelize import parallelize_networks
 
-            return parallelize_training_module(self, dist)
+            parallelize_networks(self.networks, dist, **options)
+            return self
+        if options.get("frozen_base_dtype") is not None:
+            self.networks.base_model.to(options["frozen_base_dtype"])
+        checkpointing = bool(options.get("activation_checkpointing"))
+        self.networks.net.activation_checkpointing = self.networks.base_net.activation_checkpointing = checkpointing
         # The control branch's final layer is trainable but unused by its forward (as in the reference).
         return wrap_ddp(self, dist, find_unused_parameters=True)
 

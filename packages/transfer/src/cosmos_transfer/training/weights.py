@@ -72,6 +72,11 @@ def init_logvar(logvar: LogVarHead) -> None:
     linear.reset_parameters()
 
 
+def _sharded(dist: DistInfo) -> bool:
+    """Parameters are DTensors (TP or FSDP): each rank loads its own shard into them."""
+    return dist.tp_size > 1 or dist.dims.dp_shard > 1
+
+
 def load_base(config: TransferExperiment, networks: TransferNetworks, dist: DistInfo) -> None:
     source = config.model.base_load_from
     if not source:
@@ -82,7 +87,12 @@ def load_base(config: TransferExperiment, networks: TransferNetworks, dist: Dist
         raise WeightsNotFoundError(
             f"model.base_load_from: {path} not found; {_conversion_hint(_released_file(path), dist.tp_size)}"
         )
-    report = load_base_checkpoint(path, networks.base_net, networks.logvar)
+    if _sharded(dist):
+        from cosmos_transfer.parallel.shard_loading import load_base_shards
+
+        report = load_base_shards(networks, path, dist)
+    else:
+        report = load_base_checkpoint(path, networks.base_net, networks.logvar)
     logger.info("loaded the base (%d tensors, %s weights) from %s", report.loaded, report.source, path)
 
 
@@ -97,8 +107,38 @@ def load_control(config: TransferExperiment, networks: TransferNetworks, dist: D
         raise WeightsNotFoundError(
             f"checkpoint.load_path: {path} not found; {_conversion_hint(_released_file(path), dist.tp_size)}"
         )
-    report = load_control_checkpoint(path, networks.net)
+    if _sharded(dist):
+        from cosmos_transfer.parallel.shard_loading import load_control_shards
+
+        report = load_control_shards(networks, path, dist)
+    else:
+        report = load_control_checkpoint(path, networks.net)
     logger.info("loaded the control branch (%d tensors, %s weights) from %s", report.loaded, report.source, path)
+
+
+def init_random(networks: TransferNetworks) -> None:
+    """The reference's random init of both networks and the logvar head, in place."""
+    networks.base_net.init_weights()
+    networks.net.init_weights()
+    init_logvar(networks.logvar)
+
+
+@torch.no_grad()
+def init_from_whole_copy(networks: TransferNetworks) -> None:
+    """Random init of DTensor-sharded networks equal to the init of whole ones: initialising a DTensor in
+    place draws every rank's shard from the same generator state (DTensor has no random-number tracker on
+    CPU), so identical shards would make up each tensor. Builds the whole networks on the CPU (the tiny
+    experiments: a released base is loaded instead) and distributes each tensor."""
+    from torch.distributed.tensor import DTensor, distribute_tensor
+
+    whole = TransferNetworks(networks.base_net.config, networks.net.config)
+    init_random(whole)
+    whole_state = whole.state_dict()
+    for name, tensor in networks.state_dict().items():
+        value = whole_state[name].to(tensor.dtype)
+        if isinstance(tensor, DTensor):
+            value = distribute_tensor(value.to(tensor.device_mesh.device_type), tensor.device_mesh, tensor.placements)
+        tensor.copy_(value)
 
 
 def materialiser(config: TransferExperiment, dist: DistInfo, *, load_weights: bool = True):
@@ -107,9 +147,10 @@ def materialiser(config: TransferExperiment, dist: DistInfo, *, load_weights: bo
 
     def materialise(module) -> None:
         networks: TransferNetworks = module.networks
-        networks.base_net.init_weights()
-        networks.net.init_weights()
-        init_logvar(networks.logvar)
+        if _sharded(dist) and not config.model.base_load_from:
+            init_from_whole_copy(networks)
+        else:  # sharded parameters get overwritten by the loaded base (and the branch copies it)
+            init_random(networks)
         if load_weights:
             load_base(config, networks, dist)
             load_control(config, networks, dist)
