@@ -14,7 +14,7 @@ PACKAGES := packages/core packages/datasets packages/embed packages/transfer pac
             plugins/cosmos-plugin-video-folder
 STAMP := $(VENV)/.installed
 
-.PHONY: env demo demo-transfer test test-unit lint clean-demo
+.PHONY: env demo demo-transfer test test-unit lint pants-check clean-demo
 
 env: $(STAMP)
 
@@ -55,6 +55,33 @@ test-unit: env
 
 lint: env
 	$(VENV)/bin/ruff check .
+
+# Pants 2.17.1 on the BUILD files: `tailor --check ::` (every file owned), `list ::`, `dependencies ::`
+# (every import owned, unowned ones fail). Pants 2.x wheels on PyPI are cp39-only and stop at 2.17.1,
+# and the scie-pants launcher and the PEX binary live on GitHub releases, which this network cannot
+# reach. So a Python 3.9 venv (build/pants-venv) gets `pip install pantsbuild.pants==2.17.1` from the
+# package index (48 MB, ~15 s, once), and pants.toml selects Pants' Rust import parser, so these goals
+# download nothing (no PEX CLI, no interpreter probe). pantsd is off: no daemon is left running.
+# PANTS_PYTHON=/path/to/python3.9 picks another interpreter. `pants test` and `package` would also need
+# a local PEX CLI ([pex-cli] url_template, see shared/reference/ecosystem.md section 4).
+PANTS_PYTHON ?= $(firstword $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.9.*/bin/python) \
+                            $(shell command -v python3.9 2>/dev/null))
+PANTS := build/pants-venv/bin/pants --no-pantsd
+
+pants-check:
+	@test -n "$(PANTS_PYTHON)" || { echo "pants-check: Pants 2.17.1 runs only on Python 3.9 and none was found;" \
+	    "install one (pyenv install 3.9) or pass PANTS_PYTHON=/path/to/python3.9" >&2; exit 2; }
+	@test -x build/pants-venv/bin/pants || { echo "pants-check: installing Pants 2.17.1 into build/pants-venv" && \
+	    $(PANTS_PYTHON) -m venv build/pants-venv && build/pants-venv/bin/pip install --disable-pip-version-check \
+	    pantsbuild.pants==2.17.1 > build/pants-install.log 2>&1; } || \
+	    { tail -5 build/pants-install.log >&2; rm -rf build/pants-venv; echo "pants-check: pip could not install" \
+	      "pantsbuild.pants==2.17.1 into a Python 3.9 venv (log: build/pants-install.log); it needs the package" \
+	      "index or a mirror holding its cp39 wheels" >&2; exit 2; }
+	$(PANTS) tailor --check ::
+	$(PANTS) list :: > build/pants-targets.txt
+	$(PANTS) dependencies :: > build/pants-dependencies.txt
+	@echo "pants-check: $$(wc -l < build/pants-targets.txt) targets, $$(wc -l < build/pants-dependencies.txt)" \
+	    "dependency addresses; listed in build/pants-targets.txt and build/pants-dependencies.txt"
 
 clean-demo:
 	rm -rf sample_data results/cosmos_embed1_tiny datasets/tiny_shapes checkpoints/tiny checkpoints/cosmos_transfer1_tiny_pretrain

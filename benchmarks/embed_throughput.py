@@ -1,12 +1,14 @@
 """Cosmos-Embed1 video-embedding throughput (clips/s) of a preset: the model forward only.
 
-    python benchmarks/embed_throughput.py                       # tiny preset on CPU
-    python benchmarks/embed_throughput.py --preset 224p         # 224p (use a GPU; bf16 by default there)
-    python benchmarks/embed_throughput.py --record benchmarks/results/embed_throughput.md
+    python benchmarks/embed_throughput.py                       # tiny preset, fp32 and bf16
+    python benchmarks/embed_throughput.py --preset 224p --batch-size 1 --iterations 1 --warmup 1
+    python benchmarks/embed_throughput.py --precision bf16 --record benchmarks/results/embed_throughput.md
 
 Clips are random uint8 videos of the preset's frames and resolution, so decoding is not measured
 (benchmarks/loader_throughput.py measures the loader). Weights are random: throughput does not
-depend on their values. Prints one line with the machine and settings, and appends it to --record.
+depend on their values. bf16 runs under autocast, on the CPU too, as evaluate and inference do with
+``model.precision: bf16``. Prints one line per precision with the machine and settings, and appends
+them to --record.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def measure(name: str, batch_size: int, precision: str, iterations: int, warmup:
     model = model.to_empty(device=device)
     model.init_weights()
     model.eval()
-    plan = resolve_precision(precision, device)
+    plan = resolve_precision(precision, device)  # the name it reports is what really ran (fp32 on fallback)
     height, width = cfg.spatial_resolution
     videos = torch.randint(
         0, 256, (batch_size, cfg.num_video_frames, 3, height, width), dtype=torch.uint8, device=device
@@ -56,7 +58,7 @@ def measure(name: str, batch_size: int, precision: str, iterations: int, warmup:
     return {
         "preset": name,
         "batch_size": batch_size,
-        "precision": precision,
+        "precision": plan.name,
         "clips_per_s": batch_size * iterations / seconds,
         "ms_per_batch": 1000 * seconds / iterations,
     }
@@ -66,33 +68,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="tiny")
     parser.add_argument("--batch-size", type=int, default=None, help="default: 16 (tiny), 8 (full)")
-    parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default=None, help="default: bf16 on GPU")
+    parser.add_argument(
+        "--precision", choices=["fp32", "bf16", "fp16"], nargs="+", default=["fp32", "bf16"], help="one or more"
+    )
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--record", type=Path, help="append the result line to this markdown file")
     args = parser.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     batch = args.batch_size or (16 if args.preset == "tiny" else 8)
-    precision = args.precision or ("bf16" if device.type == "cuda" else "fp32")
-    result = measure(args.preset, batch, precision, args.iterations, args.warmup, device)
+    for precision in args.precision:
+        result = measure(args.preset, batch, precision, args.iterations, args.warmup, device)
+        print(
+            f"{result['preset']}: {result['clips_per_s']:.3g} clips/s ({result['ms_per_batch']:.1f} ms per batch of "
+            f"{batch}, {result['precision']}) on {machine()}"
+        )
+        if args.record:
+            record(args.record, result, batch)
+
+
+def record(path: Path, result: dict, batch: int) -> None:
+    """Append the result as a row of the markdown table in ``path`` (created with its header)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            "# Cosmos-Embed1 embedding throughput\n\nCommand: `python benchmarks/embed_throughput.py "
+            "[--preset P] --record benchmarks/results/embed_throughput.md`\n\n"
+            "| date | machine | preset | batch | precision | clips/s | ms/batch |\n|---|---|---|---|---|---|---|\n"
+        )
     line = (
-        f"| {datetime.date.today()} | {machine()} | {result['preset']} | {batch} | {precision} | "
+        f"| {datetime.date.today()} | {machine()} | {result['preset']} | {batch} | {result['precision']} | "
         f"{result['clips_per_s']:.3g} | {result['ms_per_batch']:.1f} |"
     )
-    print(
-        f"{result['preset']}: {result['clips_per_s']:.3g} clips/s ({result['ms_per_batch']:.1f} ms per batch of "
-        f"{batch}, {precision}) on {machine()}"
-    )
-    if args.record:
-        if not args.record.exists():
-            args.record.parent.mkdir(parents=True, exist_ok=True)
-            args.record.write_text(
-                "# Cosmos-Embed1 embedding throughput\n\nCommand: `python benchmarks/embed_throughput.py "
-                "[--preset P] --record benchmarks/results/embed_throughput.md`\n\n"
-                "| date | machine | preset | batch | precision | clips/s | ms/batch |\n|---|---|---|---|---|---|---|\n"
-            )
-        with args.record.open("a") as handle:
-            handle.write(line + "\n")
+    with path.open("a") as handle:
+        handle.write(line + "\n")
 
 
 if __name__ == "__main__":

@@ -56,8 +56,9 @@ def test_require_text_takes_the_first_present_alternative():
     assert require_text({"video_path": "v.mp4"}, fields, dataset_type="vad_r1", path="m", line=1) == "v.mp4"
     with pytest.raises(MetadataError, match="m:2: vad_r1 entry has no 'path' or 'video_path' field"):
         require_text({"fps": 30}, fields, dataset_type="vad_r1", path="m", line=2)
-    with pytest.raises(MetadataError, match="m:3: .* 'path' must be a non-empty string"):
+    with pytest.raises(MetadataError, match="m:3: .* 'path' must be a string naming the video, got number 5"):
         require_text({"path": 5}, fields, dataset_type="vad_r1", path="m", line=3)
+    assert require_text({"path": None, "video_path": "v.mp4"}, fields, dataset_type="d", path="m", line=4) == "v.mp4"
 
 
 def test_one_json_object_over_several_lines_is_one_record(tmp_path):

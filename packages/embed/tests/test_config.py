@@ -60,8 +60,78 @@ def test_bad_callback_parameters_are_caught_before_any_work():
     assert any(p.startswith("train.callbacks.iter_speed:") and "every" in p for p in problems), problems
 
 
-def test_options_not_implemented_are_refused_not_ignored():
-    config = build("model.fsdp.enabled=true", "train.ema.enabled=true")
+def test_every_seed_option_validates_and_bad_values_name_their_paths():
+    seed_options = build(
+        "model.fsdp.enabled=true",
+        "train.ema.enabled=true",
+        "train.damp.enabled=true",
+        "train.damp.mode=dynamic",
+        "train.spectral_reparam=true",
+        "train.load_training_state=true",
+        "train.strict_resume=true",
+    )
+    assert validate_experiment(seed_options, "train", load_plugins()) == []
+    config = build(
+        "train.ema.enabled=true",
+        "train.ema.decay=1.0",
+        "train.damp.beta=-0.1",
+        "model.fsdp.enabled=true",
+        "model.fsdp.shard_size=0",
+        "train.callbacks={log_losses: {}}",  # no ema callback left to update the shadow weights
+    )
     problems = validate_experiment(config, "train", load_plugins())
-    assert any(p.startswith("model.fsdp.enabled: FSDP is not implemented") for p in problems)
-    assert any(p.startswith("train.ema.enabled") for p in problems)
+    assert "train.ema.decay must be in [0, 1), got 1.0" in problems
+    assert any(p.startswith("train.ema.enabled=true needs the ema callback") for p in problems)
+    assert "train.damp.beta must be a finite number >= 0, got -0.1" in problems
+    assert any(p.startswith("model.fsdp.shard_size must be >= 1") for p in problems)
+
+
+def test_fsdp_sizes_must_fit_the_processes_asked_for():
+    config = build("model.fsdp.enabled=true", "train.num_gpus=4", "model.fsdp.shard_size=3")
+    problems = validate_experiment(config, "train", load_plugins())
+    assert any("model.fsdp.shard_size=3" in p and "train.num_gpus x train.num_nodes = 4" in p for p in problems)
+    fits = build("model.fsdp.enabled=true", "train.num_gpus=4", "model.fsdp.shard_size=2", "model.fsdp.replica_size=2")
+    assert validate_experiment(fits, "train", load_plugins()) == []
+
+
+def test_seed_default_callbacks_and_validation_eval_needs_validation_data():
+    config = build()
+    assert set(config.train.callbacks) == {
+        "wandb",
+        "clamp_logit_scale",
+        "logit_parameters_monitor",
+        "iter_speed",
+        "gradient_clip",
+        "grad_norm_monitor",
+        "spectral_norm_monitor",
+        "ema",
+        "log_losses",
+        "text_frames_visualizer",
+        "pca_feature_map_visualizer",
+    }
+    assert config.train.callbacks["spectral_norm_monitor"] == {"every_n": 1000, "verbose": True}
+    assert config.train.load_training_state is False and config.train.strict_resume is False
+    no_val = build(
+        "dataset.train_dataset.dataset_type=vad_r1",
+        "dataset.train_dataset.metadata=/x.json",
+        "train.callbacks={validation_eval: {}}",
+    )
+    problems = validate_experiment(no_val, "train", load_plugins())
+    assert any(p.startswith("train.callbacks.validation_eval needs validation data") for p in problems)
+    bad = build("train.callbacks={ema: {decay: 0.9}, validation_eval: {top_k_values: [0]}}")
+    problems = validate_experiment(bad, "train", load_plugins())
+    assert any(p.startswith("train.callbacks.ema: takes no parameters") and "train.ema.decay" in p for p in problems)
+    assert any(p.startswith("train.callbacks.validation_eval: top_k_values") for p in problems)
+
+
+def test_missing_optional_packages_are_named_with_their_extra(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "umap" else real(name, *a))
+    problems = validate_experiment(build("evaluate.callbacks.embedding_visualization=true"), "evaluate", load_plugins())
+    assert any(
+        p.startswith("evaluate.callbacks.embedding_visualization needs umap-learn")
+        and "pip install 'cosmos-embed[viz]'" in p
+        for p in problems
+    )

@@ -144,3 +144,8 @@ class SingleDatasetConfig:
         help="http datasets: tries per URL (with exponential backoff) before it is skipped as a missing file.",
         validator=_positive,
     )
+    http_ca_bundle: str | None = option(
+        None,
+        help="http datasets: a PEM file of CA certificates to verify HTTPS servers with, instead of the "
+        "system's (a private CA, or a company proxy that re-signs traffic). Unset: the system's store.",
+    )

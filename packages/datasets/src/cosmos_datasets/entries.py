@@ -14,7 +14,7 @@ from typing import Any
 
 from cosmos_datasets.config import SingleDatasetConfig
 from cosmos_datasets.errors import DatasetConfigError, MetadataError
-from cosmos_datasets.metadata import fields_present
+from cosmos_datasets.metadata import fields_present, json_type, preview
 
 logger = logging.getLogger(__name__)
 
@@ -38,27 +38,84 @@ def caption_field_names(config: SingleDatasetConfig) -> list[str]:
     return [field] if isinstance(field, str) else list(field)
 
 
-def caption_texts(entry: Mapping[str, Any], fields: list[str]) -> tuple[str, ...]:
-    """The non-empty values of ``fields`` in order, as text (a list value becomes its JSON)."""
-    texts = []
-    for field in fields:
-        value = entry.get(field)
-        if value is None or value == "":
-            continue
-        texts.append(value if isinstance(value, str) else json.dumps(value))
-    return tuple(texts)
+class CaptionReader:
+    """The caption fields of one metadata file's entries, checked, with one warning per converted field.
 
+    A caption is text. A field that is absent or ``null`` gives way to the next caption field. A list
+    of numbers (the seed's ``when``, ``[start, end]``) becomes its JSON text ``"[0.2, 0.67]"``, the form
+    the seed writes it in, and :meth:`warn_converted` says so once per field. Any other value (a
+    number, true/false, an object, a list of anything else) is refused naming ``file:line``.
+    """
 
-def require_captions(entry: Mapping[str, Any], fields: list[str], *, dataset_type: str, source: str) -> tuple[str, ...]:
-    """:func:`caption_texts`, or a :class:`MetadataError` when the entry has none of ``fields``."""
-    captions = caption_texts(entry, fields)
-    if not captions:
+    def __init__(self, fields: list[str], *, dataset_type: str, path: str) -> None:
+        self.fields = fields
+        self.dataset_type = dataset_type
+        self.path = path
+        self._converted: dict[str, list[tuple[int, str]]] = {}
+
+    def require(self, entry: Mapping[str, Any], line: int) -> tuple[str, ...]:
+        """The entry's captions in ``fields`` order; a :class:`MetadataError` when it has none."""
+        texts: list[str] = []
+        unusable: list[str] = []
+        for field in self.fields:
+            if field not in entry:
+                continue
+            value = entry[field]
+            if value is None or (isinstance(value, str) and not value.strip()):
+                unusable.append(f"{field!r} is {'null' if value is None else 'empty'}")
+            elif isinstance(value, str):
+                texts.append(value)
+            elif _is_number_list(value):
+                text = json.dumps(value)
+                self._converted.setdefault(field, []).append((line, text))
+                texts.append(text)
+            else:
+                raise MetadataError(
+                    f"{self.path}:{line}: {self.dataset_type} caption field {field!r} must be text, got "
+                    f"{json_type(value)} {preview(value)}; {_caption_hint(value)}"
+                )
+        if texts:
+            return tuple(texts)
+        if unusable:
+            raise MetadataError(
+                f"{self.path}:{line}: {self.dataset_type} entry has no caption: {', '.join(unusable)}; give it "
+                "a caption, drop the entry, or set caption_field to fields it fills"
+            )
         raise MetadataError(
-            f"{source}: {dataset_type} entry has none of the caption fields "
-            f"{', '.join(map(repr, fields))} (fields present: {fields_present(dict(entry))}); "
+            f"{self.path}:{line}: {self.dataset_type} entry has none of the caption fields "
+            f"{', '.join(map(repr, self.fields))} (fields present: {fields_present(dict(entry))}); "
             "fix the entry or set caption_field"
         )
-    return captions
+
+    def warn_converted(self) -> None:
+        """One warning per caption field whose list values became text."""
+        for field, uses in self._converted.items():
+            lines = ", ".join(str(line) for line, _ in uses[:10]) + (", ..." if len(uses) > 10 else "")
+            logger.warning(
+                "%s: caption field %r holds a list of numbers, not text, in %d entries (lines %s); using its "
+                "JSON text as the caption, e.g. %s",
+                self.path,
+                field,
+                len(uses),
+                lines,
+                uses[0][1],
+            )
+
+
+def _is_number_list(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    )
+
+
+def _caption_hint(value: Any) -> str:
+    if isinstance(value, (bool, int, float)):
+        return 'write it as text in quotes ("3") or set caption_field to a text field'
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return "one field holds one caption: put the sentences in fields of their own and list them in caption_field"
+    return "set caption_field to a field that holds text"
 
 
 def in_split(

@@ -30,5 +30,9 @@ class VideoDecodeError(DatasetError):
         self.missing = missing
 
 
+class StillImageError(VideoDecodeError):
+    """A file named like a video holds a still image (a PNG renamed ``.mp4``); skips count it apart."""
+
+
 class NothingLoadableError(DatasetError, RuntimeError):
     """Every item a training batch could fall back on failed to load: the data cannot feed a run."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -64,25 +64,33 @@ def write_video(
     pix_fmt: str = "yuv420p",
     rotation: int = 0,
     times: Sequence[float] | None = None,
+    codec: str = "libx264",
+    options: Mapping[str, str] | None = None,
+    container_options: Mapping[str, str] | None = None,
 ) -> Path:
-    """Encode RGB uint8 frames ``[T, H, W, 3]`` as an H.264 mp4.
+    """Encode RGB uint8 frames ``[T, H, W, 3]`` as a video; the container follows the file suffix.
 
+    The default is H.264 in mp4; ``codec`` picks another of PyAV's encoders (``libvpx-vp9``,
+    ``libsvtav1``, ``libx265``) with its ``options`` (the H.264 defaults are crf 18, preset veryfast).
     ``gop`` sets the keyframe interval (default: the encoder's, i.e. one keyframe for short clips).
-    ``pix_fmt`` ``yuv420p`` needs an even H and W; ``yuv444p`` takes any size. ``rotation`` stores a
-    counter-clockwise display rotation in degrees, as phones do. ``times`` gives each frame's
-    presentation time in seconds, for a variable frame rate (``fps`` is then only nominal).
+    ``pix_fmt`` ``yuv420p`` (or its 10-bit ``yuv420p10le``) needs an even H and W; ``yuv444p`` takes any
+    size. ``rotation`` stores a counter-clockwise display rotation in degrees, as phones do. ``times``
+    gives each frame's presentation time in seconds, for a variable frame rate (``fps`` is then only
+    nominal). ``container_options`` go to the muxer (``{"movflags": "faststart"}``: index first).
     """
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise ValueError(f"expected uint8 frames [T, H, W, 3], got {frames.dtype} {frames.shape}")
     height, width = frames.shape[1:3]
-    if pix_fmt == "yuv420p" and (height % 2 or width % 2):
-        raise ValueError(f"yuv420p needs an even frame size, got {height}x{width}; use pix_fmt='yuv444p'")
+    if pix_fmt.startswith("yuv420p") and (height % 2 or width % 2):
+        raise ValueError(f"{pix_fmt} needs an even frame size, got {height}x{width}; use pix_fmt='yuv444p'")
     if times is not None and len(times) != len(frames):
         raise ValueError(f"times has {len(times)} entries for {len(frames)} frames")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream("libx264", rate=fps, options={"crf": "18", "preset": "veryfast"})
+    if options is None:
+        options = {"crf": "18", "preset": "veryfast"} if codec == "libx264" else {}
+    with av.open(str(path), mode="w", options=dict(container_options or {})) as container:
+        stream = container.add_stream(codec, rate=fps, options=dict(options))
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         if gop is not None:
             stream.codec_context.gop_size = gop
@@ -111,6 +119,22 @@ def write_audio_only(path: str | os.PathLike[str], *, seconds: float = 0.5, rate
             frame = av.AudioFrame.from_ndarray(np.zeros((1, samples), np.float32), format="fltp", layout="mono")
             frame.sample_rate, frame.pts = rate, index * samples
             container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
+def write_still_image(path: str | os.PathLike[str], frame: np.ndarray, *, codec: str = "png") -> Path:
+    """One RGB uint8 frame ``[H, W, 3]`` as a PNG (or ``codec="mjpeg"``: JPEG) file, whatever ``path``'s suffix.
+
+    A picture renamed ``.mp4`` is what this makes; FFmpeg would decode it as a one-frame video.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w", format="image2pipe") as container:
+        stream = container.add_stream(codec, rate=1)
+        stream.height, stream.width = frame.shape[:2]
+        stream.pix_fmt = "rgb24" if codec == "png" else "yuvj420p"
+        container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         container.mux(stream.encode())
     return path
 

@@ -15,10 +15,11 @@ from pathlib import Path
 import attrs
 from cosmos_core.io import write_json_atomically
 
-from cosmos_datasets.errors import VideoDecodeError
+from cosmos_datasets.errors import StillImageError, VideoDecodeError
 
 MISSING_FILE = "missing file"
 UNDECODABLE = "undecodable"
+STILL_IMAGE = "still image"
 
 
 @attrs.frozen
@@ -34,7 +35,9 @@ class SkippedSample:
 
 
 def skip_reason(error: VideoDecodeError) -> str:
-    """``"missing file: …"`` or ``"undecodable: …"``, the form :class:`SkipLog` counts by."""
+    """``"missing file: …"``, ``"still image: …"`` or ``"undecodable: …"``, the form :class:`SkipLog` counts by."""
+    if isinstance(error, StillImageError):
+        return f"{STILL_IMAGE}: {error.reason}"
     return f"{MISSING_FILE if error.missing else UNDECODABLE}: {error.reason}"
 
 

@@ -48,9 +48,21 @@ class OptimConfig:
 
 @attrs.frozen
 class FSDPConfig:
-    enabled: bool = option(False, help="Enable Fully Sharded Data Parallel.")
-    shard_size: int | None = option(None, help="FSDP shard group size. None auto-selects one shard per node.")
-    replica_size: int | None = option(None, help="FSDP replica group size. None auto-selects.")
+    enabled: bool = option(
+        False,
+        help="Enable Fully Sharded Data Parallel (FSDP2 fully_shard per ViT block, Q-Former layer and the rest) "
+        "instead of DDP. One process has nothing to shard and trains as without it.",
+    )
+    shard_size: int | None = option(
+        None,
+        help="FSDP shard group size: parameters are sharded over this many ranks. None: the processes of one "
+        "node (torchrun's LOCAL_WORLD_SIZE).",
+    )
+    replica_size: int | None = option(
+        None,
+        help="FSDP replica group size: shard groups that each hold a full copy (HSDP when > 1). None: the world "
+        "size divided by shard_size.",
+    )
 
 
 @attrs.frozen
@@ -68,7 +80,11 @@ class ModelConfig:
         "dataset's `resolution` decides the loaded frame size, and evaluation follows the checkpoint's network.",
         factory=lambda: [224, 224],
     )
-    fsdp: FSDPConfig = option(help="Fully Sharded Data Parallel configuration.", factory=FSDPConfig)
+    fsdp: FSDPConfig = option(
+        help="Fully Sharded Data Parallel configuration (training): FSDP2 on the device mesh, HSDP when both "
+        "model.fsdp.shard_size and model.fsdp.replica_size are set.",
+        factory=FSDPConfig,
+    )
     fsdp_shard_size: int = option(
         8, help="Legacy FSDP shard size of TAO's model loader; accepted for spec compatibility, unused here."
     )
@@ -76,6 +92,12 @@ class ModelConfig:
         help="LoRA configuration. When enabled, wraps the network with PEFT adapters. "
         "Requires model.network.visual_encoder.transformer_engine=false.",
         factory=LoRAConfig,
+    )
+    use_ema_weights: bool = option(
+        True,
+        help="When a checkpoint holds EMA shadow weights (trained with train.ema.enabled), validation during "
+        "training, evaluate, inference, export and model.pretrained_model_path use them; false uses the raw "
+        "trained weights (our extension).",
     )
 
 
@@ -102,19 +124,36 @@ class LossWeightsConfig:
 
 @attrs.frozen
 class EMAConfig:
-    enabled: bool = option(False, help="Enable Exponential Moving Average weight tracking.")
-    decay: float = option(0.9999, help="EMA decay rate.")
+    enabled: bool = option(
+        False,
+        help="Enable Exponential Moving Average weight tracking: shadow copies of the trainable parameters, "
+        "updated by the `ema` callback after every optimizer step (it must be in train.callbacks; it does "
+        "nothing while this is false) and saved in checkpoints; see model.use_ema_weights.",
+    )
+    decay: float = option(
+        0.9999, help="EMA decay rate d in [0, 1): shadow <- d * shadow + (1 - d) * parameter after every step."
+    )
 
 
 @attrs.frozen
 class DAMPConfig:
-    enabled: bool = option(False, help="Enable DAMP.")
-    beta: float = option(0.1, help="DAMP beta coefficient.")
-    mode: Literal["const", "dynamic"] = option("const", help="DAMP mode: const or dynamic.")
+    enabled: bool = option(
+        False,
+        help="Enable DAMP, Data Augmentation via Multiplicative Perturbations (Trinh et al., NeurIPS 2024): every "
+        "training forward uses the trainable linear weights multiplied element-wise by fresh Gaussian noise "
+        "N(1, sigma^2); evaluation uses the weights as they are.",
+    )
+    beta: float = option(0.1, help="DAMP noise standard deviation sigma (the peak value in dynamic mode).")
+    mode: Literal["const", "dynamic"] = option(
+        "const",
+        help="DAMP schedule: const keeps sigma = beta; dynamic scales it with the learning-rate schedule, "
+        "sigma = beta * lr / train.optim.lr (zero at the start of warm-up, beta at the peak, decaying with "
+        "the schedule).",
+    )
 
 
 def embed_default_callbacks() -> dict[str, Any]:
-    """The seed's default callback set."""
+    """The seed's default callback set (``validation_eval`` is opt-in, as in the seed)."""
     return {
         "wandb": {},
         "iter_speed": {"every_n": 50, "save_s3": False},
@@ -123,6 +162,10 @@ def embed_default_callbacks() -> dict[str, Any]:
         "log_losses": {"every_n": 50, "verbose": True},
         "clamp_logit_scale": {},
         "logit_parameters_monitor": {},
+        "spectral_norm_monitor": {"every_n": 1000, "verbose": True},
+        "ema": {},
+        "text_frames_visualizer": {"every_n": 500},
+        "pca_feature_map_visualizer": {"every_n": 500},
     }
 
 
@@ -143,8 +186,10 @@ class Embed1TrainConfig:
     precision: Precision = option("bf16", help="Training precision: bf16, fp16 or fp32.")
     resume_training_checkpoint_path: str | None = option(
         None,
-        help="Path to a checkpoint to resume training from (model, optimizer, scheduler, "
-        "iteration, RNG and data position are restored).",
+        help="Path to a checkpoint to resume training from: the weights, iteration, data position, RNG and "
+        "callback state (EMA) are restored. A checkpoint in this run's own folder (<results_dir>/train/, a "
+        "stopped run continuing) also restores optimizer and scheduler state, so the run continues exactly; "
+        "for one from elsewhere train.load_training_state decides.",
     )
     max_val_batches: int | None = option(
         None, help="Maximum number of validation batches per GPU. None runs the full validation set."
@@ -161,8 +206,27 @@ class Embed1TrainConfig:
     use_text_matching_loss: bool = option(False, help="Enable the text matching loss during training.")
     loss_weights: LossWeightsConfig = option(help="Per-loss weights.", factory=LossWeightsConfig)
     ema: EMAConfig = option(help="Exponential Moving Average configuration.", factory=EMAConfig)
-    spectral_reparam: bool = option(False, help="Enable spectral reparameterization.")
+    spectral_reparam: bool = option(
+        False,
+        help="Enable spectral reparameterization, sigma-Reparam (Zhai et al., ICML 2023): every trainable linear "
+        "weight W is used as gamma / sigma(W) * W with a learned scalar gamma (initialised to sigma(W), so the "
+        "network starts unchanged) and sigma(W) estimated by one power iteration per training step. "
+        "Checkpoints fold it back into plain weights wherever they are read (evaluate, inference, export).",
+    )
     damp: DAMPConfig = option(help="DAMP training technique configuration.", factory=DAMPConfig)
+    load_training_state: bool = option(
+        False,
+        help="Restore optimizer and scheduler state when resuming from a checkpoint of another run folder "
+        "(train.resume_training_checkpoint_path); false starts them fresh (the learning-rate schedule starts "
+        "over) while the weights and the iteration count continue. Resuming this run's own checkpoints "
+        "always restores them.",
+    )
+    strict_resume: bool = option(
+        False,
+        help="Strict state_dict matching when resuming from a checkpoint: true makes missing or unexpected "
+        "weights an error; false keeps the current values of missing ones and ignores unexpected ones, with "
+        "one warning naming them (the optimizer state is then started fresh, as it no longer lines up).",
+    )
 
 
 @attrs.frozen

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +75,15 @@ def save(cache: EmbeddingCache, path: Path) -> Path:
     return path
 
 
-def load(path: Path, expected: Mapping[str, str] | None = None) -> EmbeddingCache:
-    """Read a cache; with ``expected``, refuse one whose fingerprint differs in any given part."""
+def load(
+    path: Path, expected: Mapping[str, str] | None = None, *, needs: Collection[str] = ("videos",)
+) -> EmbeddingCache:
+    """Read a cache; with ``expected``, refuse one whose fingerprint differs in any given part.
+
+    The file must be what :func:`save` writes, whole and self-consistent (see :func:`_check`), holding
+    the tensors ``needs`` names (evaluation needs ``class_texts`` too); a hand-edited or foreign file is
+    an :class:`EmbeddingCacheError` that says so, never a ``KeyError`` or a shape error later.
+    """
     from safetensors import SafetensorError
     from safetensors.torch import safe_open
 
@@ -93,13 +100,15 @@ def load(path: Path, expected: Mapping[str, str] | None = None) -> EmbeddingCach
             "let this run rebuild it with save_dataset_pkl."
         ) from None
     if metadata.get("format") != FORMAT:
-        raise EmbeddingCacheError(f"{path} has format {metadata.get('format')!r}, expected {FORMAT!r}")
+        found = f"format {metadata['format']!r}" if "format" in metadata else "no cosmos-run format mark"
+        raise _foreign(path, f"it has {found}, expected {FORMAT!r}")
     cache = EmbeddingCache(
         tensors=tensors,
-        records=json.loads(metadata["records"]),
-        fingerprint=json.loads(metadata["fingerprint"]),
-        extra=json.loads(metadata.get("extra", "{}")),
+        records=_json_field(path, metadata, "records", list),
+        fingerprint=_json_field(path, metadata, "fingerprint", dict),
+        extra=_json_field(path, metadata, "extra", dict, default="{}"),
     )
+    _check(path, cache, needs)
     if expected:
         differing = [part for part, value in expected.items() if cache.fingerprint.get(part) != value]
         if differing:
@@ -110,6 +119,73 @@ def load(path: Path, expected: Mapping[str, str] | None = None) -> EmbeddingCach
                 "point it at a cache built with this checkpoint and dataset config."
             )
     return cache
+
+
+def _foreign(path: Path, problem: str) -> EmbeddingCacheError:
+    return EmbeddingCacheError(
+        f"{path} is not a cosmos-run embedding cache built by save_dataset_pkl: {problem}. It was edited or "
+        "written by another tool; delete it (or point load_dataset_pkl elsewhere) and rerun with "
+        "save_dataset_pkl to rebuild it."
+    )
+
+
+def _json_field(path: Path, metadata: Mapping[str, str], key: str, kind: type, default: str | None = None) -> Any:
+    text = metadata.get(key, default)
+    if text is None:
+        raise _foreign(path, f"its header has no {key!r}")
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise _foreign(path, f"its {key!r} header is not valid JSON") from None
+    if not isinstance(value, kind):
+        raise _foreign(path, f"its {key!r} header is a {type(value).__name__}, not a {kind.__name__}")
+    return value
+
+
+def _check(path: Path, cache: EmbeddingCache, needs: Collection[str]) -> None:
+    """What the tasks rely on: the needed tensors, one 2-D float ``videos`` row per record, every record
+    with a ``path`` and an integer ``label``, and ``class_texts`` rows matching ``class_names``."""
+    missing = [name for name in needs if name not in cache.tensors]
+    if missing:
+        held = ", ".join(sorted(cache.tensors)) or "none"
+        raise _foreign(path, f"it has no {' or '.join(map(repr, missing))} tensor (tensors: {held})")
+    for name, tensor in cache.tensors.items():
+        if tensor.ndim != 2 or not tensor.is_floating_point():
+            raise _foreign(path, f"tensor {name!r} is {tensor.dtype} of shape {tuple(tensor.shape)}, not 2-D floats")
+    videos = cache.tensors.get("videos")
+    if videos is not None and videos.shape[0] != len(cache.records):
+        raise _foreign(path, f"it has {videos.shape[0]} video embeddings but {len(cache.records)} records")
+    for position, record in enumerate(cache.records):
+        if not isinstance(record, dict):
+            raise _foreign(path, f"record {position} is not an object")
+        label = record.get("label")
+        if isinstance(label, bool) or not isinstance(label, int) or label < 0:
+            raise _foreign(path, f"record {position} has no integer 'label' (got {label!r})")
+        if not isinstance(record.get("path"), str):
+            raise _foreign(path, f"record {position} has no 'path'")
+    _check_classes(path, cache)
+
+
+def _check_classes(path: Path, cache: EmbeddingCache) -> None:
+    """``class_names`` (a list of texts) covers every label, and ``class_texts`` has a row per name."""
+    names = cache.extra.get("class_names")
+    texts = cache.tensors.get("class_texts")
+    if names is None:
+        if texts is not None:
+            raise _foreign(path, "it has a 'class_texts' tensor but no 'class_names' list")
+        return
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise _foreign(path, "its 'class_names' is not a list of texts")
+    beyond = [r["label"] for r in cache.records if r["label"] >= len(names)]
+    if beyond:
+        raise _foreign(path, f"record label {beyond[0]} has no class name (there are {len(names)})")
+    if texts is None:
+        return
+    if texts.shape[0] != len(names):
+        raise _foreign(path, f"it has {texts.shape[0]} class text embeddings for {len(names)} class names")
+    videos = cache.tensors.get("videos")
+    if videos is not None and texts.shape[1] != videos.shape[1]:
+        raise _foreign(path, f"class texts are {texts.shape[1]}-d, video embeddings {videos.shape[1]}-d")
 
 
 def _show(fingerprint: Mapping[str, str], parts: list[str]) -> str:

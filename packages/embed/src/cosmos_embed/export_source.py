@@ -36,7 +36,7 @@ class Embed1ExportSource:
         self.graphs = embed1_graphs(self.network, self.video_dtype)
 
     def hf_state_dict(self) -> dict[str, torch.Tensor]:
-        """The released layout (pos_embed at the img_size grid, tied decoder stored) in the storage dtype."""
+        """The released layout (pos_embed at the model's grid, tied decoder stored) in the storage dtype."""
         return {
             key: tensor.to(self.storage_dtype) if tensor.is_floating_point() else tensor
             for key, tensor in export_state_dict(self.network).items()

@@ -20,7 +20,7 @@ from cosmos_core.config.loader import unstructure
 from cosmos_core.errors import UserInputError
 
 from cosmos_embed.model.config import NetworkConfig
-from cosmos_embed.model.dims import patch_grid, qformer_dims, stored_patch_grid
+from cosmos_embed.model.dims import qformer_dims
 from cosmos_embed.model.embed1 import CosmosEmbed1
 from cosmos_embed.model.hub import cached_file
 from cosmos_embed.model.loading import load_pretrained
@@ -142,9 +142,10 @@ def remote_code_files(cfg: NetworkConfig) -> dict[str, str]:
     return {name: path.read_text(encoding="utf-8") for name, path in found.items()}
 
 
-def is_lossless(cfg: NetworkConfig, dtype: torch.dtype) -> bool:
-    """Whether reloading must reproduce the model exactly: fp32 storage and pos_embed kept at its grid."""
-    return dtype == torch.float32 and stored_patch_grid(cfg) == patch_grid(cfg)
+def is_lossless(dtype: torch.dtype) -> bool:
+    """Whether reloading must reproduce the model exactly: fp32 storage (pos_embed is stored at the
+    model's own grid, see :func:`cosmos_embed.model.loading.export_state_dict`)."""
+    return dtype == torch.float32
 
 
 def check_reload(directory: Path, network: CosmosEmbed1, dtype: torch.dtype) -> dict[str, Any]:
@@ -158,7 +159,7 @@ def check_reload(directory: Path, network: CosmosEmbed1, dtype: torch.dtype) -> 
     fresh = CosmosEmbed1(cfg).eval()
     result = load_pretrained(fresh, directory, strict=True)
     error = _max_embedding_difference(network.eval(), fresh)
-    lossless = is_lossless(cfg, dtype)
+    lossless = is_lossless(dtype)
     if lossless and error != 0.0:
         raise HFReloadMismatch(
             f"{directory} read back into a fresh model gives embeddings that differ from the exported model "
@@ -166,12 +167,9 @@ def check_reload(directory: Path, network: CosmosEmbed1, dtype: torch.dtype) -> 
         )
     if not lossless:
         logger.warning(
-            "the export stores %s and pos_embed at the %s grid (visual_encoder.img_size) while the model uses "
-            "%s%s; reloaded embeddings differ from the exported model by up to %.2e",
+            "the export stores %s weights; reloaded embeddings differ from the exported model by up to %.2e "
+            "(set model.precision=fp32 for an exact copy)",
             DTYPE_NAMES[dtype],
-            "x".join(map(str, stored_patch_grid(cfg))),
-            "x".join(map(str, patch_grid(cfg))),
-            " (set model.precision=fp32 for an exact copy)" if dtype != torch.float32 else "",
             error,
         )
     _check_tokenizer(directory, cfg)

@@ -51,8 +51,56 @@ def cosmos_register_callbacks(registry: CallbackRegistry) -> None:
 
         return LogitParametersMonitor(**params)
 
+    def ema(weights=None, **unknown):
+        if unknown:
+            raise TypeError(
+                f"takes no parameters (got {', '.join(sorted(unknown))}); set train.ema.enabled and train.ema.decay"
+            )
+        from cosmos_core.training.callbacks import Callback
+
+        from cosmos_embed.callbacks import EMAUpdate
+
+        return EMAUpdate(weights) if weights is not None else Callback()  # inert without train.ema.enabled
+
+    def spectral_norm_monitor(**params):
+        from cosmos_embed.callbacks import SpectralNormMonitor
+
+        return SpectralNormMonitor(**params)
+
+    def text_frames_visualizer(**params):
+        from cosmos_embed.visualizers import TextFramesVisualizer
+
+        return TextFramesVisualizer(**params)
+
+    def pca_feature_map_visualizer(**params):
+        from cosmos_embed.visualizers import PCAFeatureMapVisualizer
+
+        return PCAFeatureMapVisualizer(**params)
+
+    def validation_eval(**params):
+        from cosmos_embed.validation_eval import ValidationEval
+
+        return ValidationEval(**params)
+
     registry.add("clamp_logit_scale", clamp_logit_scale, help="clamp the logit scale to [0, ln 100]")
     registry.add("logit_parameters_monitor", logit_parameters_monitor, help="log logit scale and bias")
+    registry.add("ema", ema, help="update the EMA shadow weights every step (with train.ema.enabled)")
+    registry.add(
+        "spectral_norm_monitor", spectral_norm_monitor, help="log spectral norms of the trainable weight matrices"
+    )
+    registry.add(
+        "text_frames_visualizer",
+        text_frames_visualizer,
+        help="PNG contact sheet of training frames and captions (train/visuals/, and W&B)",
+    )
+    registry.add(
+        "pca_feature_map_visualizer",
+        pca_feature_map_visualizer,
+        help="PNG of the visual encoder's patch features as RGB by PCA (train/visuals/, and W&B)",
+    )
+    registry.add(
+        "validation_eval", validation_eval, help="top-K hit rates and MRR on the validation set at each validation"
+    )
 
 
 @hookimpl

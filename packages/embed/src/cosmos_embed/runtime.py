@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from cosmos_core.family import DeviceRequest, ParallelDims
 from cosmos_core.training.settings import LoopSettings, OptimizerSettings, ScheduleSettings
 
-from cosmos_embed.config import Embed1TrainConfig, ExperimentConfig
+from cosmos_embed.config import Embed1TrainConfig, ExperimentConfig, FSDPConfig
 
 CONFIG_FILE = "experiment.yaml"
 
@@ -26,6 +27,8 @@ LOOP_SOURCES = {
 }
 """Each loop setting's TAO config path, so the loop's messages name what the user wrote."""
 
+FSDP_SOURCES = {"dp_shard": "model.fsdp.shard_size", "dp_replicate": "model.fsdp.replica_size"}
+
 
 class Embed1Runtime:
     """The :class:`cosmos_core.family.FamilyRuntime` of ``cosmos-embed1``."""
@@ -40,13 +43,30 @@ class Embed1Runtime:
             train = config.train
             return DeviceRequest(train.num_gpus, train.num_nodes, tuple(train.gpu_ids), "train.num_gpus")
         if action in ("evaluate", "inference"):
-            # One process: GPU 0 when GPUs are asked for (multi-GPU encoding is not implemented).
-            requested = getattr(config, action).num_gpus
-            return DeviceRequest(0 if requested == 0 else 1, setting=f"{action}.num_gpus")
+            # N > 1 re-launches under torchrun: each rank encodes its share of the corpus.
+            return DeviceRequest(getattr(config, action).num_gpus, setting=f"{action}.num_gpus")
         return DeviceRequest(0)
 
     def parallel(self, config: ExperimentConfig, action: str) -> ParallelDims:
+        if action == "train" and config.model.fsdp.enabled:
+            return fsdp_dims(config.model.fsdp)
         return ParallelDims()
+
+
+def fsdp_dims(fsdp: FSDPConfig) -> ParallelDims:
+    """``model.fsdp`` as mesh sizes: parameters sharded over ``dp_shard`` ranks, ``dp_replicate`` copies.
+
+    An unset shard size shards over the processes of one node (torchrun's ``LOCAL_WORLD_SIZE``), an
+    unset replica size takes what the world size leaves; both set > 1 is HSDP. A single process (a GPU
+    spec run on a CPU machine, or one GPU) has nothing to shard: plain single-process training.
+    """
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return ParallelDims()
+    shard = fsdp.shard_size
+    if shard is None:
+        shard = int(os.environ.get("LOCAL_WORLD_SIZE", os.environ.get("WORLD_SIZE", "1")))
+    replica = -1 if fsdp.replica_size is None else fsdp.replica_size
+    return ParallelDims(dp_replicate=replica, dp_shard=shard, sources=FSDP_SOURCES)
 
 
 RUNTIME = Embed1Runtime()

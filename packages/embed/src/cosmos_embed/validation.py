@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from pathlib import Path
 
 from cosmos_core.config.loader import ConfigError
@@ -10,7 +12,11 @@ from cosmos_core.training.callbacks import build_callbacks
 from cosmos_datasets.selection import dataset_problems
 
 from cosmos_embed.config import ExperimentConfig
+from cosmos_embed.optional import missing
 from cosmos_embed.runtime import device_problems, loop_settings
+
+VISUALIZERS = ("text_frames_visualizer", "pca_feature_map_visualizer")
+VIZ_MODULES = ("umap", "matplotlib")
 
 DATASETS_BY_ACTION = {
     "train": ("train_dataset", "val_dataset"),
@@ -27,7 +33,7 @@ def validate_experiment(config: ExperimentConfig, action: str, host: PluginHost)
     if action == "train":
         problems += loop_settings(config.train).problems() + device_problems(config.train)
         problems += _callback_problems(config, host)
-        problems += _unsupported_training_features(config)
+        problems += _training_feature_problems(config)
     if action == "evaluate":
         cached = config.evaluate.load_dataset_pkl and Path(config.evaluate.load_dataset_pkl).is_file()
         if not config.evaluate.checkpoint and not cached:
@@ -37,6 +43,15 @@ def validate_experiment(config: ExperimentConfig, action: str, host: PluginHost)
             )
         if any(k <= 0 for k in config.evaluate.callbacks.top_k_values):
             problems.append("evaluate.callbacks.top_k_values must all be positive")
+        cap = config.evaluate.callbacks.max_eval_samples
+        if cap <= 0:
+            problems.append(f"evaluate.callbacks.max_eval_samples must be positive, got {cap}")
+        if config.evaluate.callbacks.embedding_visualization:
+            problems += _present(missing(VIZ_MODULES, "evaluate.callbacks.embedding_visualization"))
+    if action in ("evaluate", "inference") and getattr(config, action).num_gpus < -1:
+        problems.append(
+            f"{action}.num_gpus must be -1 (all), 0 (CPU) or a GPU count, got {getattr(config, action).num_gpus}"
+        )
     if action == "inference":
         if not config.inference.checkpoint:
             problems.append("inference.checkpoint is required to encode the queries")
@@ -76,20 +91,53 @@ def _callback_problems(config: ExperimentConfig, host: PluginHost) -> list[str]:
     return []
 
 
-def _unsupported_training_features(config: ExperimentConfig) -> list[str]:
-    """Options cosmos-run does not implement yet; refusing them beats silently ignoring them."""
+def has_validation_data(config: ExperimentConfig) -> bool:
+    """Validate on val_dataset when it points at data (metadata, a glob or a data_root), or when both
+    splits are synthetic ``mock`` data; setting those to null turns validation off."""
+    val, train = config.dataset.val_dataset, config.dataset.train_dataset
+    return bool(val.metadata or val.mp4_urls or val.data_root) or val.dataset_type == train.dataset_type == "mock"
+
+
+def _present(problem: str | None) -> list[str]:
+    return [problem] if problem else []
+
+
+def _training_feature_problems(config: ExperimentConfig) -> list[str]:
+    """EMA, DAMP, FSDP and the callbacks that need data or optional packages."""
+    train, callbacks = config.train, config.train.callbacks
     problems = []
-    if config.model.fsdp.enabled:
+    if not 0.0 <= train.ema.decay < 1.0:
+        problems.append(f"train.ema.decay must be in [0, 1), got {train.ema.decay}")
+    if train.ema.enabled and "ema" not in callbacks:
         problems.append(
-            "model.fsdp.enabled: FSDP is not implemented in cosmos-run yet; set it to false "
-            "(multi-GPU training uses DDP through train.num_gpus)"
+            "train.ema.enabled=true needs the ema callback, which updates the shadow weights: add "
+            "train.callbacks.ema={} (or set train.ema.enabled=false)"
         )
-    if config.train.ema.enabled:
-        problems.append("train.ema.enabled: EMA training is not implemented in cosmos-run yet; set it to false")
-    if config.train.damp.enabled:
-        problems.append("train.damp.enabled: DAMP is not implemented in cosmos-run (its algorithm is not public)")
-    if config.train.spectral_reparam:
+    if not (math.isfinite(train.damp.beta) and train.damp.beta >= 0):
+        problems.append(f"train.damp.beta must be a finite number >= 0, got {train.damp.beta}")
+    fsdp = config.model.fsdp
+    for name in ("shard_size", "replica_size"):
+        value = getattr(fsdp, name)
+        if value is not None and value < 1:
+            problems.append(f"model.fsdp.{name} must be >= 1 (or null to choose it), got {value}")
+    if fsdp.enabled and train.num_gpus > 0 and not problems:
+        world = train.num_gpus * train.num_nodes
+        shard = fsdp.shard_size or train.num_gpus
+        replica = fsdp.replica_size or max(world // shard, 1)
+        if shard * replica != world:
+            problems.append(
+                f"model.fsdp.shard_size={shard} x model.fsdp.replica_size={replica} = {shard * replica} processes, "
+                f"but train.num_gpus x train.num_nodes = {world}: make them equal (or leave one size null)"
+            )
+    if "validation_eval" in callbacks and not has_validation_data(config):
         problems.append(
-            "train.spectral_reparam: spectral reparameterization is not implemented in cosmos-run; set it to false"
+            "train.callbacks.validation_eval needs validation data: set dataset.val_dataset.metadata "
+            "(and data_root), or remove the callback"
         )
+    for name in VISUALIZERS:
+        if name in callbacks:
+            problems += _present(missing(("PIL",), f"train.callbacks.{name}"))
+    params = callbacks.get("validation_eval")
+    if isinstance(params, Mapping) and params.get("embedding_visualization"):
+        problems += _present(missing(VIZ_MODULES, "train.callbacks.validation_eval.embedding_visualization"))
     return problems

@@ -88,12 +88,13 @@ def test_pos_embed_is_resampled_on_load(make_tiny):
     assert bigger.get_video_embeddings(torch.zeros(1, 8, 3, 96, 128)).visual_proj.shape == (1, 32)
 
 
-def test_export_writes_pos_embed_at_the_img_size_grid(make_tiny):
+def test_export_writes_pos_embed_at_the_models_own_grid(make_tiny):
     model = make_tiny(
         spatial_resolution=[128, 128], visual_encoder=attrs.evolve(preset("tiny").visual_encoder, img_size=64)
     )
     state = export_state_dict(model)
-    assert state["visual_encoder.pos_embed"].shape == (1, 1 + 8 * 8, 64)
+    assert state["visual_encoder.pos_embed"].shape == (1, 1 + 16 * 16, 64)  # 128 / patch 8, not img_size 64
+    assert torch.equal(state["visual_encoder.pos_embed"], model.visual_encoder.pos_embed.detach())
     assert state[TIED].data_ptr() != state["qformer.bert.embeddings.word_embeddings.weight"].data_ptr()
 
 
@@ -284,7 +285,7 @@ def test_build_model_loads_the_checkpoint(tmp_path, make_tiny, videos, text_batc
         build_model(attrs.evolve(preset("tiny"), pretrained_text_encoder=True))
 
 
-def test_non_square_model_exports_at_the_stored_grid_and_reloads():
+def test_non_square_model_exports_at_its_own_grid_and_reloads():
     import attrs
     from cosmos_embed.model.embed1 import CosmosEmbed1
     from cosmos_embed.model.loading import export_state_dict, load_state_dict_into
@@ -292,5 +293,5 @@ def test_non_square_model_exports_at_the_stored_grid_and_reloads():
 
     cfg = attrs.evolve(preset("tiny"), spatial_resolution=[48, 64])
     state = export_state_dict(CosmosEmbed1(cfg))
-    assert state["visual_encoder.pos_embed"].shape[1] == 1 + 8 * 8  # img_size 64 / patch 8
+    assert state["visual_encoder.pos_embed"].shape[1] == 1 + 6 * 8  # the model's own 6x8 grid
     load_state_dict_into(CosmosEmbed1(cfg), state, strict=True)

@@ -87,3 +87,21 @@ def test_missing_weights_name_the_setting_that_pointed_at_them(tmp_path):
 
     with pytest.raises(WeightsNotFoundError, match="^evaluate.checkpoint"):
         read_weights(str(tmp_path / "nope.pth"), "evaluate.checkpoint")
+
+
+def test_bf16_on_cpu_runs_the_network_under_autocast_and_stays_close_to_fp32():
+    from cosmos_embed.tasks.common import Encoder
+
+    torch.manual_seed(0)
+    network = CosmosEmbed1(preset("tiny"))
+    videos = torch.randint(0, 256, (2, 8, 3, 64, 64), dtype=torch.uint8)
+    fp32 = Encoder.create(network, "fp32", torch.device("cpu"))
+    bf16 = Encoder.create(network, "bf16", torch.device("cpu"))
+    assert bf16.precision.name == "bf16"  # model.precision=bf16 is honoured on CPU, not dropped to fp32
+    seen = []
+    hook = network.visual_encoder.blocks[0].mlp.fc1.register_forward_hook(lambda m, i, out: seen.append(out.dtype))
+    reference, lowered = fp32.videos(videos), bf16.videos(videos)
+    hook.remove()
+    assert seen == [torch.float32, torch.bfloat16]
+    assert lowered.dtype == torch.float32 and not torch.equal(lowered, reference)
+    torch.testing.assert_close(lowered, reference, rtol=0, atol=0.05)

@@ -251,14 +251,27 @@ def test_lora_checkpoint_is_merged_before_export(tmp_path):
         torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-6)
 
 
-def test_export_at_another_grid_is_reported_as_lossy(tmp_path, capsys):
-    network = tiny_network(spatial_resolution=[48, 48])  # a 6x6 patch grid; stored at img_size 64: 8x8
+def test_export_keeps_pos_embed_at_the_models_own_grid_and_either_grid_loads(tmp_path):
+    network = tiny_network(spatial_resolution=[48, 48])  # a 6x6 patch grid; visual_encoder.img_size 64: 8x8
     checkpoint = save_checkpoint(tmp_path / "wide.pth", network)
     assert run_export(tmp_path, f"export.checkpoint={checkpoint}", spec="export_hf_224p") == 0
     report = json.loads((tmp_path / "export" / "export_report.json").read_text())
     assert report["path"] == str(tmp_path / "wide_hf")
-    assert report["reload"]["missing_keys"] == 0 and report["reload"]["lossless"] is False
-    assert "pos_embed at the 8x8 grid" in capsys.readouterr().out
+    assert report["reload"]["missing_keys"] == 0 and report["reload"]["lossless"] is True
+    assert report["reload"]["max_abs_embedding_difference"] == 0.0
+    from safetensors.torch import load_file
+
+    stored = load_file(str(tmp_path / "wide_hf" / "model-00001-of-00001.safetensors"))["visual_encoder.pos_embed"]
+    assert stored.shape == (1, 1 + 6 * 6, 64)
+    # Weights stored at the img_size grid (how the released files keep every resolution) still load.
+    from cosmos_embed.model.vit import resample_pos_embed
+
+    state = {key: value.clone() for key, value in network.state_dict().items()}
+    state["visual_encoder.pos_embed"] = resample_pos_embed(stored, (8, 8))
+    assert state["visual_encoder.pos_embed"].shape == (1, 65, 64)
+    reloaded = tiny_network(spatial_resolution=[48, 48])
+    reloaded.load_state_dict(state)
+    assert reloaded.visual_encoder.pos_embed.shape == (1, 37, 64)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -279,7 +279,10 @@ def _type_name(tp: Any) -> str:
 
 
 def _describe(value: Any) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more digits than Python prints (only from Python callers; YAML refuses them)
+        return f"a value too large to print ({type(value).__name__})"
     if len(text) > 60:
         text = text[:57] + "..."
     return f"{text} ({type(value).__name__})"

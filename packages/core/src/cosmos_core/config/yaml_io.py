@@ -9,6 +9,8 @@ blow up whatever walks them later (validation, ``apply_overrides``' deep copy). 
 - an alias inside the node it refers to is refused at the alias, before anything is built;
 - a document whose node graph, with every alias expanded, exceeds :data:`MAX_EXPANDED_NODES` is
   refused (counted on the composed graph with memoisation, so the count itself is cheap);
+- a value PyYAML resolves but Python cannot build (``2001-02-30``, ``!!float abc``, an integer of
+  more than :data:`MAX_INT_BITS` bits) is a syntax error at its line, not a bare ``ValueError``;
 - merge keys (``<<: *base``) resolve as YAML defines them, own keys first (PyYAML 6 can get
   nested merges wrong, see :meth:`SpecLoader.flatten_mapping`);
 - a file with NUL bytes or that is not UTF-8 gets an error saying so, not a parser message.
@@ -32,6 +34,10 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 MAX_EXPANDED_NODES = 100_000
 """Most YAML nodes one document may expand to. A real spec has a few hundred; only aliases
 multiplying aliases (or a file that is not a spec) come near this."""
+
+MAX_INT_BITS = 1024
+"""Largest integer (in bits) a spec may hold: far beyond any setting, and well below the 4,300 digits
+past which Python cannot even print the number in a message."""
 
 _FLOAT_TAG = "tag:yaml.org,2002:float"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -113,6 +119,33 @@ class SpecLoader(yaml.SafeLoader):
     def construct_document(self, node: Node) -> Any:
         self._check_graph(node)
         return super().construct_document(node)
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        """PyYAML's constructors raise bare ``ValueError``, ``OverflowError`` or ``AttributeError`` for
+        values its resolvers (or an explicit tag) accepted but Python cannot build (``2001-02-30``,
+        year 0, ``!!float abc``, ``!!timestamp x``); those, and integers beyond :data:`MAX_INT_BITS`,
+        become a syntax error at the value's line."""
+        try:
+            data = super().construct_object(node, deep=deep)
+        except YamlInputError:
+            raise
+        except (ValueError, OverflowError) as err:
+            raise self._unreadable(node, str(err)) from None
+        except (TypeError, AttributeError, LookupError):  # ``!!timestamp x``, ``!!int ''``: PyYAML assumed a match
+            raise self._unreadable(node, "not a value of that type") from None
+        if isinstance(data, int) and not isinstance(data, bool) and data.bit_length() > MAX_INT_BITS:
+            raise self._unreadable(node, f"an integer of more than {MAX_INT_BITS} bits; no setting is that large")
+        return data
+
+    def _unreadable(self, node: Node, why: str) -> YamlSyntaxError:
+        shown = node.value if isinstance(node, ScalarNode) else node.id
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        tag = node.tag.rsplit(":", 1)[-1]
+        return YamlSyntaxError(
+            self.source,
+            node.start_mark.line + 1,
+            f"cannot read {shown!r} as a YAML {tag} ({why}); quote it to keep it as text",
+        )
 
     def _check_graph(self, root: Node) -> None:
         """Refuse duplicate keys and graphs that expand to more than :data:`MAX_EXPANDED_NODES` nodes.

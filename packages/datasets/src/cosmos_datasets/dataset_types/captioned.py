@@ -3,7 +3,8 @@
 Labels (:meth:`CaptionedMetadata.label_map`) come from ``caption_to_label`` when given; otherwise they
 are positions in the sorted set of the entries' primary captions (the first caption field present)
 over the whole metadata file, before the split filter, so the train, val and test splits of one file
-share label ids.
+share label ids. Entries of the split that name one video more than once are reported in one warning
+(see :mod:`cosmos_datasets.duplicates`); exact copies are dropped.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 import attrs
 
 from cosmos_datasets.config import SingleDatasetConfig
-from cosmos_datasets.entries import caption_field_names, in_split, require_captions
+from cosmos_datasets.duplicates import find_repeats, warn_repeats, without_copies
+from cosmos_datasets.entries import CaptionReader, caption_field_names, in_split
 from cosmos_datasets.errors import DatasetConfigError
 from cosmos_datasets.labels import LabelMap
 from cosmos_datasets.metadata import read_records, require_text
@@ -56,12 +58,10 @@ def read_captioned_metadata(
             f"dataset_type {dataset_type!r} needs a metadata file: set the dataset's `metadata` "
             "to a JSON or JSONL file listing the videos"
         )
-    fields = caption_field_names(config)
     records = read_records(config.metadata)
-    captioned = [
-        (line, entry, require_captions(entry, fields, dataset_type=dataset_type, source=f"{config.metadata}:{line}"))
-        for line, entry in records
-    ]
+    reader = CaptionReader(caption_field_names(config), dataset_type=dataset_type, path=config.metadata)
+    captioned = [(line, entry, reader.require(entry, line)) for line, entry in records]
+    reader.warn_converted()
     entries = []
     for line, entry, captions in captioned:
         source = f"{config.metadata}:{line}"
@@ -69,6 +69,9 @@ def read_captioned_metadata(
             continue
         raw = require_text(entry, path_fields, dataset_type=dataset_type, path=config.metadata, line=line)
         entries.append(CaptionedEntry(line, entry, raw, captions, source))
+    repeats = find_repeats([(e.line, e.raw_path, e.data) for e in entries])
+    warn_repeats(config.metadata, repeats)
+    entries = without_copies(entries, repeats)
     described = f"{len(records)} entries"
     if config.split is not None:
         described += f", {len(entries)} in split {config.split!r}"

@@ -5,7 +5,9 @@ in :mod:`cosmos_datasets.dataset_types.captioned`) but name their video by ``url
 ``video_url``/``path``). ``path_remap`` rewrites URL prefixes (e.g. to a mirror). Each video is
 downloaded when its item is first loaded, inside the DataLoader worker, into a cache keyed by URL
 (``data_root``, default ``~/.cache/cosmos-run/http``) with ``http_timeout_sec`` and ``http_attempts``;
-a URL that cannot be fetched is skipped and counted as a missing file.
+a URL that cannot be fetched is skipped and counted as a missing file. HTTPS servers are verified
+against the system's CA store or ``http_ca_bundle``; a certificate that fails verification is not
+retried, and the skip reason says how to pass a CA bundle.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from cosmos_datasets.config import SingleDatasetConfig
 from cosmos_datasets.dataset_types.base import Clip, ClipDataset
 from cosmos_datasets.dataset_types.captioned import read_captioned_metadata
 from cosmos_datasets.entries import resolve_video_path
-from cosmos_datasets.errors import MetadataError, VideoDecodeError
-from cosmos_datasets.http_cache import FetchError, HttpCache, default_cache_dir
+from cosmos_datasets.errors import DatasetConfigError, MetadataError, VideoDecodeError
+from cosmos_datasets.http_cache import CaBundleError, FetchError, HttpCache, default_cache_dir
 from cosmos_datasets.skips import MISSING_FILE, SkippedSample
 
 DATASET_TYPE = "http"
@@ -44,11 +46,15 @@ class HttpDataset(ClipDataset):
             clips.append(
                 Clip(url, entry.captions, entry.source, label=labels.label_of(entry.captions[0], entry.source))
             )
-        self.cache = HttpCache(
-            config.data_root or default_cache_dir(),
-            timeout_sec=config.http_timeout_sec,
-            attempts=config.http_attempts,
-        )
+        try:
+            self.cache = HttpCache(
+                config.data_root or default_cache_dir(),
+                timeout_sec=config.http_timeout_sec,
+                attempts=config.http_attempts,
+                ca_bundle=config.http_ca_bundle,
+            )
+        except CaBundleError as err:
+            raise DatasetConfigError(f"http_ca_bundle: {err}; point it at a PEM file of CA certificates") from None
         super().__init__(config, clips, training=training, labels=labels, described=metadata.described)
 
     def fetch(self, index: int, clip: Clip) -> str | SkippedSample:

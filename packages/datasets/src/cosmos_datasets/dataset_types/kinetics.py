@@ -8,7 +8,8 @@ label text; labels are positions in the sorted label set of the whole file (all 
 Videos are found by file name among the files ``mp4_urls`` matches (or every video under
 ``data_root`` when it is unset): a trimmed clip named ``<youtube_id>_<start:06d>_<end:06d>`` (as the
 common downloaders save them) is used whole; a full video named ``<youtube_id>`` is sampled inside
-``[time_start, time_end]``. Rows with neither are skipped and counted as missing files.
+``[time_start, time_end]``. Rows with neither are skipped and counted as missing files. Rows of the
+split that repeat a clip (same ``youtube_id`` and window) are reported once; exact copies are dropped.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Mapping
 
 from cosmos_datasets.config import SingleDatasetConfig
 from cosmos_datasets.dataset_types.base import Clip, ClipDataset, missing_file
+from cosmos_datasets.duplicates import find_repeats, warn_repeats, without_copies
 from cosmos_datasets.entries import in_split, video_files
 from cosmos_datasets.errors import DatasetConfigError, MetadataError
 from cosmos_datasets.labels import LabelMap
@@ -51,12 +53,16 @@ class KineticsDataset(ClipDataset):
         labels = LabelMap.for_captions(config.caption_to_label, texts)
         pattern = config.mp4_urls or os.path.join(config.data_root or "", "**", "*")
         found = video_files(pattern, dataset_type=DATASET_TYPE)
-        clips, unresolved, selected = [], [], 0
-        for line, row in rows:
+        chosen = [
+            (line, row)
+            for line, row in rows
+            if in_split(row, config.split, dataset_type=DATASET_TYPE, source=sources[line])
+        ]
+        repeats = find_repeats([(line, _clip_key(row, sources[line]), row) for line, row in chosen])
+        warn_repeats(config.metadata, repeats, what="clip")
+        clips, unresolved, selected = [], [], len(chosen)
+        for line, row in without_copies(chosen, repeats):
             source = sources[line]
-            if not in_split(row, config.split, dataset_type=DATASET_TYPE, source=source):
-                continue
-            selected += 1
             youtube_id, text = _field(row, "youtube_id", source), _field(row, "label", source)
             start, end = _window(row, source)
             trimmed = found.get(f"{youtube_id}_{int(start):06d}_{int(end):06d}") if end is not None else None
@@ -79,6 +85,12 @@ class KineticsDataset(ClipDataset):
         if config.split is not None:
             described += f", {selected} in split {config.split!r}"
         super().__init__(config, clips, training=training, labels=labels, described=described, unresolved=unresolved)
+
+
+def _clip_key(row: Mapping[str, str], source: str) -> str:
+    """What makes two rows the same clip: the video and the time window."""
+    start, end = _window(row, source)
+    return f"{_field(row, 'youtube_id', source)} [{start:g}, {'end' if end is None else f'{end:g}'}]"
 
 
 def _field(row: Mapping[str, str], column: str, source: str) -> str:

@@ -4,7 +4,8 @@ Two metadata layouts are read:
 
 - rows (a JSON array or JSON Lines), each with ``video_id`` and/or ``video`` (a path or file name;
   without ``video_id`` the id is the file name without extension) and ``caption`` (a string or a
-  list of strings) or ``sentences`` (a list); rows of one video id add up, optional ``split``;
+  list of strings) or ``sentences`` (a list); rows of one video id add up, optional ``split``; a row
+  that is an exact copy of an earlier one is dropped with one warning per file;
 - the official annotation file, one object ``{"videos": [{"video_id", "split", ...}],
   "sentences": [{"video_id", "caption"}, ...]}``.
 
@@ -28,10 +29,11 @@ import attrs
 
 from cosmos_datasets.config import SingleDatasetConfig
 from cosmos_datasets.dataset_types.base import BuildSkip, Clip, ClipDataset, missing_file
+from cosmos_datasets.duplicates import find_repeats, warn_repeats, without_copies
 from cosmos_datasets.entries import in_split, resolve_video_path, video_files
 from cosmos_datasets.errors import DatasetConfigError, MetadataError
 from cosmos_datasets.labels import LabelMap
-from cosmos_datasets.metadata import fields_present, read_records
+from cosmos_datasets.metadata import fields_present, json_type, preview, read_records
 
 DATASET_TYPE = "msrvtt"
 
@@ -107,10 +109,12 @@ def read_msrvtt_videos(path: str) -> list[MsrvttVideo]:
     records = read_records(path)
     if len(records) == 1 and "sentences" in records[0][1] and isinstance(records[0][1]["sentences"], list):
         return _official_layout(path, records[0][1])
+    keyed = [(line, _video_id(row, f"{path}:{line}"), row) for line, row in records]
+    copies = [repeat for repeat in find_repeats(keyed) if repeat.copies]  # rows of one video add up by design
+    warn_repeats(path, copies, what="video id")
     videos: dict[str, MsrvttVideo] = {}
-    for line, row in records:
+    for line, video_id, row in without_copies(keyed, copies):
         source = f"{path}:{line}"
-        video_id = _video_id(row, source)
         video = videos.setdefault(video_id, MsrvttVideo(video_id, source))
         video.captions += _row_captions(row, source)
         if video.video is None and row.get("video") is not None:
@@ -121,17 +125,22 @@ def read_msrvtt_videos(path: str) -> list[MsrvttVideo]:
 
 
 def _official_layout(path: str, document: dict[str, Any]) -> list[MsrvttVideo]:
+    listed = document.get("videos")
+    if listed is not None and not isinstance(listed, list):
+        raise MetadataError(
+            f"{path}: the msrvtt field 'videos' must be a list of objects, got {json_type(listed)} {preview(listed)}"
+        )
     splits = {}
-    for position, video in enumerate(document.get("videos") or []):
+    for position, video in enumerate(listed or []):
         source = f"{path}: videos[{position}]"
         if not isinstance(video, dict):
-            raise MetadataError(f"{source}: each msrvtt video must be an object, got {video!r}")
+            raise MetadataError(f"{source}: each msrvtt video must be an object, got {preview(video)}")
         splits[_text(video, "video_id", source)] = video.get("split")
     videos: dict[str, MsrvttVideo] = {}
     for position, sentence in enumerate(document["sentences"]):
         source = f"{path}: sentences[{position}]"
         if not isinstance(sentence, dict):
-            raise MetadataError(f"{source}: each msrvtt sentence must be an object, got {sentence!r}")
+            raise MetadataError(f"{source}: each msrvtt sentence must be an object, got {preview(sentence)}")
         video_id = _text(sentence, "video_id", source)
         video = videos.setdefault(video_id, MsrvttVideo(video_id, source))
         video.captions.append(_text(sentence, "caption", source))
@@ -144,7 +153,7 @@ def _video_id(row: Mapping[str, Any], source: str) -> str:
     if row.get("video_id") is not None:
         value = row["video_id"]
         if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
-            raise MetadataError(f"{source}: msrvtt entry field 'video_id' must be a string, got {value!r}")
+            raise MetadataError(f"{source}: msrvtt entry field 'video_id' must be a string, got {preview(value)}")
         return str(value)
     if row.get("video") is not None:
         return os.path.splitext(os.path.basename(_text(row, "video", source)))[0]
@@ -162,7 +171,7 @@ def _row_captions(row: Mapping[str, Any], source: str) -> list[str]:
         if not isinstance(texts, list) or not texts or not all(isinstance(t, str) and t.strip() for t in texts):
             raise MetadataError(
                 f"{source}: msrvtt entry field {field!r} must be a sentence or a non-empty list of sentences, "
-                f"got {value!r}"
+                f"got {preview(value)}"
             )
         return list(texts)
     raise MetadataError(
@@ -177,5 +186,5 @@ def _text(entry: Mapping[str, Any], field: str, source: str) -> str:
             f"{source}: msrvtt entry has no {field!r} field (fields present: {fields_present(dict(entry))})"
         )
     if not isinstance(value, str) or not value.strip():
-        raise MetadataError(f"{source}: msrvtt entry field {field!r} must be a non-empty string, got {value!r}")
+        raise MetadataError(f"{source}: msrvtt entry field {field!r} must be a non-empty string, got {preview(value)}")
     return value

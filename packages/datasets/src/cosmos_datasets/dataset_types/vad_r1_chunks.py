@@ -31,14 +31,16 @@ from cosmos_datasets.dataset_types.base import BuildSkip, Clip, ClipDataset, mis
 from cosmos_datasets.dataset_types.captioned import CaptionedEntry, read_captioned_metadata
 from cosmos_datasets.dataset_types.vad_r1 import PATH_FIELDS
 from cosmos_datasets.entries import resolve_video_path
-from cosmos_datasets.errors import DatasetConfigError, MetadataError, VideoDecodeError
+from cosmos_datasets.errors import DatasetConfigError, MetadataError, StillImageError, VideoDecodeError
 from cosmos_datasets.labels import LabelMap
-from cosmos_datasets.metadata import fields_present
-from cosmos_datasets.skips import UNDECODABLE
+from cosmos_datasets.metadata import fields_present, json_type, preview
+from cosmos_datasets.skips import STILL_IMAGE, UNDECODABLE
 from cosmos_datasets.video import probe_duration
 
 DATASET_TYPE = "vad_r1_chunks"
 NORMAL_CAPTION = "normal"
+MAX_CHUNKS = 100_000
+"""Most chunks one video may be cut into (about six days of 5 s chunks); more means a wrong duration."""
 
 
 @attrs.frozen
@@ -136,6 +138,11 @@ def entry_chunks(entry: CaptionedEntry, path: str, chunk_size: float) -> list[Ch
         duration = frames / fps
     if not (duration and duration > 0):  # absent, or a placeholder such as 0 or -1
         duration = probe_duration(path)
+    if duration / chunk_size > MAX_CHUNKS:
+        raise MetadataError(
+            f"{where} lasts {duration:g} s, which cuts into more than {MAX_CHUNKS:,} chunks of {chunk_size:g} s; "
+            "check video_duration_sec (or total_frames and fps) of the entry, or raise chunk_size_sec"
+        )
     anomalous = not is_normal_caption(entry.captions[0])
     return split_into_chunks(duration, chunk_size, anomaly_window(data, where), anomalous)
 
@@ -154,6 +161,8 @@ def _duration_skip(error: VideoDecodeError, source: str) -> BuildSkip:
     """An entry without a stated duration whose video could not be opened to read it."""
     if error.missing:
         return missing_file(error.path, source)
+    if isinstance(error, StillImageError):
+        return BuildSkip(error.path, STILL_IMAGE, f"cannot read the duration of {error.path}: {error.reason}", source)
     return BuildSkip(error.path, UNDECODABLE, f"cannot read the duration of {error.path}: {error.reason}", source)
 
 
@@ -217,5 +226,11 @@ def _number(entry: Mapping[str, Any], field: str, where: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise MetadataError(f"{where}: field {field!r} must be a number, got {value!r}")
-    return float(value)
+        raise MetadataError(f"{where}: field {field!r} must be a number, got {json_type(value)} {preview(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond the float range
+        number = math.inf
+    if not math.isfinite(number):
+        raise MetadataError(f"{where}: field {field!r} must be a finite number, got {preview(value)}")
+    return number

@@ -15,6 +15,7 @@ from torch.utils.data import get_worker_info
 
 from cosmos_datasets.errors import VideoDecodeError
 from cosmos_datasets.video import pyav_backend
+from cosmos_datasets.video.probe import refuse_still_image
 from cosmos_datasets.video.sampling import VideoInfo, check_window, clip_indices
 
 BACKENDS = ("decord", "pyav")
@@ -61,8 +62,9 @@ def read_clip(
     Returns uint8 ``[T, 3, H, W]`` of ``resolution = (H, W)``: frames are scaled with bilinear
     interpolation that antialiases when shrinking (no crop, aspect ratio not kept) and turned upright
     by the file's display rotation. A clip shorter than ``num_frames`` repeats its frames evenly.
-    Raises :class:`VideoDecodeError` for a missing, corrupt, truncated, empty or audio-only file, and
-    for any other failure inside a decoder, so one bad file never ends a run.
+    Raises :class:`VideoDecodeError` for a missing, corrupt, truncated, empty or audio-only file, a
+    still image under a video's name, and for any other failure inside a decoder, so one bad file
+    never ends a run.
     """
     path = os.fspath(path)
     height, width = (int(v) for v in resolution)
@@ -71,6 +73,7 @@ def read_clip(
     check_window(start_sec, end_sec)
     if not os.path.isfile(path):
         raise VideoDecodeError(path, "no such file", missing=True)
+    refuse_still_image(path)
 
     def choose(info: VideoInfo) -> list[int]:
         return clip_indices(info, num_frames, start_sec, end_sec)

@@ -48,9 +48,9 @@ class VisualEncoderConfig:
     )
     img_size: int = option(
         224,
-        help="Input size the visual encoder was pretrained at. Checkpoints store "
-        "visual_encoder.pos_embed at this grid (224 -> 16x16); loading resamples it to "
-        "model.network.spatial_resolution.",
+        help="Input size the visual encoder was pretrained at (TAO). Weights load whatever grid their "
+        "visual_encoder.pos_embed is stored at (the released files keep 224 -> 16x16), resampled to "
+        "model.network.spatial_resolution; exports store the model's own grid.",
     )
     pretrained: bool = option(False, help="Load pretrained visual encoder weights from S3.")
     use_fp8: bool = option(False, help="Use FP8 precision with Transformer Engine (requires transformer_engine=true).")

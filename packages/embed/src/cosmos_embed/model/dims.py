@@ -84,12 +84,3 @@ def patch_grid(cfg: NetworkConfig) -> tuple[int, int]:
     patch = vit_dims(cfg).patch_size
     height, width = cfg.spatial_resolution
     return height // patch, width // patch
-
-
-def stored_patch_grid(cfg: NetworkConfig) -> tuple[int, int]:
-    """Patch grid that checkpoints store ``visual_encoder.pos_embed`` at: ``visual_encoder.img_size``.
-
-    Every released checkpoint keeps the 224-px (16x16) grid whatever its resolution (embed1.md §3.1).
-    """
-    side = cfg.visual_encoder.img_size // vit_dims(cfg).patch_size
-    return side, side

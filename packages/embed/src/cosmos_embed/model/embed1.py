@@ -131,15 +131,9 @@ class CosmosEmbed1(nn.Module):
 
     def get_video_embeddings(self, videos: torch.Tensor) -> VideoEmbedderOutput:
         """``videos`` [B, T, 3, H, W]: uint8 in 0..255 or float in [0, 1], H x W = spatial_resolution."""
-        if videos.dim() != 5 or videos.shape[2] != 3:
-            raise ValueError(f"videos must be [B, T, 3, H, W], got shape {tuple(videos.shape)}")
-        frames, frame_index = self._select_frames(videos)
-        pixels = frames.float() / 255.0 if frames.dtype == torch.uint8 else frames.float()
-        pixels = (pixels - self.normalization_mean) / self.normalization_std
-        batch, num_frames = pixels.shape[:2]
-        dtype = self.visual_encoder.patch_embed.proj.weight.dtype
-        tokens = self.visual_encoder(pixels.flatten(0, 1).to(dtype))
-        tokens = self.ln_vision(tokens).unflatten(0, (batch, num_frames))
+        tokens, frame_index = self.visual_tokens(videos)
+        batch = tokens.shape[0]
+        tokens = self.ln_vision(tokens)
         tokens = self.temporal_encoding(tokens, frame_index).flatten(1, 2)
         queries = self.qformer.bert(query_embeds=self.query_tokens.expand(batch, -1, -1), encoder_hidden_states=tokens)
         pooled = self.query_pooling(queries)
@@ -148,6 +142,19 @@ class CosmosEmbed1(nn.Module):
             visual_cls_tokens=pooled,
             visual_query_output=queries,
         )
+
+    def visual_tokens(self, videos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The EVA-ViT tokens of every frame [B, T', 1 + N, width] (cls first, before ``ln_vision``) and the
+        positions of the T' encoded frames (None: all of them, see ``num_heldout_frames``)."""
+        if videos.dim() != 5 or videos.shape[2] != 3:
+            raise ValueError(f"videos must be [B, T, 3, H, W], got shape {tuple(videos.shape)}")
+        frames, frame_index = self._select_frames(videos)
+        pixels = frames.float() / 255.0 if frames.dtype == torch.uint8 else frames.float()
+        pixels = (pixels - self.normalization_mean) / self.normalization_std
+        batch, num_frames = pixels.shape[:2]
+        dtype = self.visual_encoder.patch_embed.proj.weight.dtype
+        tokens = self.visual_encoder(pixels.flatten(0, 1).to(dtype))
+        return tokens.unflatten(0, (batch, num_frames)), frame_index
 
     def _select_frames(self, videos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """In training, leave out ``num_heldout_frames`` random frames (the same ones for the whole batch)."""

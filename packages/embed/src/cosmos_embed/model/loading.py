@@ -22,10 +22,8 @@ from cosmos_core.training.checkpoint import torch_load_error_detail
 from torch import nn
 
 from cosmos_embed.model.config import NetworkConfig
-from cosmos_embed.model.dims import patch_grid, stored_patch_grid
 from cosmos_embed.model.embed1 import QFORMER_PREFIX, CosmosEmbed1
 from cosmos_embed.model.hub import WeightsNotFoundError, cache_hint, local_snapshot, looks_like_repo_id
-from cosmos_embed.model.vit import resample_pos_embed
 
 StateDict = dict[str, torch.Tensor]
 
@@ -211,9 +209,11 @@ def load_pretrained(model: nn.Module, path: str | Path, strict: bool = True):
 def export_state_dict(model: CosmosEmbed1) -> StateDict:
     """The state dict to save in the released layout.
 
-    ``visual_encoder.pos_embed`` is resampled to the ``visual_encoder.img_size`` grid (16x16 for 224, as in
-    every released checkpoint) and the tied LM decoder weight is stored as its own copy, like the
-    released shards. The model must be plain: merge LoRA adapters first (``merge_lora``).
+    ``visual_encoder.pos_embed`` stays at the model's own grid (257 positions at 224p, 577 at 336p, 1025 at
+    448p: the counts the published parameter totals imply), so an export reloads exactly; loading
+    resamples any other stored grid, so weights stored at the 224-px grid load too. The tied LM decoder
+    weight is stored as its own copy, like the released shards. The model must be plain: merge LoRA
+    adapters first (``merge_lora``).
     """
     state = {key: value.detach() for key, value in model.state_dict().items()}
     adapter_keys = [key for key in state if "lora_" in key or ".base_layer." in key or "modules_to_save" in key]
@@ -222,9 +222,6 @@ def export_state_dict(model: CosmosEmbed1) -> StateDict:
             f"the model still holds LoRA modules ({adapter_keys[0]}, ...); call "
             "cosmos_embed.model.lora.merge_lora(model) before exporting"
         )
-    state[POS_EMBED_KEY] = resample_pos_embed(
-        state[POS_EMBED_KEY], stored_patch_grid(model.config), patch_grid(model.config)
-    )
     state[TIED_DECODER_KEY] = state[TIED_DECODER_KEY].clone()
     return state
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 import torch
@@ -17,14 +17,16 @@ from cosmos_core.training import CheckpointError, load_checkpoint
 from cosmos_core.training.precision import resolve_precision
 from cosmos_datasets.collate import collate_samples
 from cosmos_datasets.config import SingleDatasetConfig
-from cosmos_datasets.loader import build_dataloader
 from cosmos_datasets.selection import build_dataset as build_registered_dataset
 from cosmos_datasets.skips import SkipLog
 from cosmos_embed import embedding_cache
 from cosmos_embed.config import FAMILY, ExperimentConfig, ModelConfig
+from cosmos_embed.corpus import encode_dataset as encode_dataset  # re-exported: the encoding API
+from cosmos_embed.ema import checkpoint_ema, with_ema_weights
 from cosmos_embed.model.embed1 import CosmosEmbed1
 from cosmos_embed.model.loading import export_state_dict, load_state_dict_into, read_state_dict
 from cosmos_embed.model.lora import apply_lora, merge_lora
+from cosmos_embed.model.spectral import fold_spectral_state, has_spectral_state
 from cosmos_embed.text.tokenizer import TextTokenizer, build_tokenizer
 
 logger = logging.getLogger("cosmos.embed")
@@ -32,10 +34,6 @@ logger = logging.getLogger("cosmos.embed")
 
 class CheckpointFamilyError(UserInputError, ValueError):
     """A checkpoint of another model family was given to a Cosmos-Embed1 action."""
-
-
-class NothingToEmbedError(UserInputError, RuntimeError):
-    """Every clip of a dataset failed to decode (the message carries the skip report)."""
 
 
 def build_dataset(ctx: RunContext, cfg: SingleDatasetConfig, training: bool, skips: SkipLog, path: str) -> Any:
@@ -80,9 +78,13 @@ def differing_fields(spec: ModelConfig, checkpoint: ModelConfig, sections: tuple
     return sorted(path for path in ours.keys() | theirs.keys() if ours.get(path) != theirs.get(path))
 
 
-def read_weights(path: str, setting: str) -> tuple[dict[str, torch.Tensor], ModelConfig | None]:
-    """Tensors of a cosmos-run training checkpoint (with its model config) or of foreign weights;
-    ``setting`` is the config path that named ``path`` (errors start with it)."""
+def read_weights(path: str, setting: str, use_ema: bool = True) -> tuple[dict[str, torch.Tensor], ModelConfig | None]:
+    """Plain network weights of a cosmos-run training checkpoint (with its model config) or of foreign
+    weights; ``setting`` is the config path that named ``path`` (errors start with it).
+
+    A training checkpoint's EMA shadows replace the raw weights when it has them and ``use_ema``
+    (``model.use_ema_weights``); σReparam layers are folded into plain weights either way.
+    """
     file = Path(path)
     if file.is_file() and file.suffix in (".pth", ".pt"):
         try:
@@ -97,8 +99,30 @@ def read_weights(path: str, setting: str) -> tuple[dict[str, torch.Tensor], Mode
                     f"{path} is a {family or 'unknown-family'} checkpoint, not a {FAMILY} one: pass a "
                     f"checkpoint written by 'cosmos-run {FAMILY} train'"
                 )
-            return payload["model"], structure(ModelConfig, metadata["model"], f"{path} metadata")
-    return read_state_dict(path, setting), None
+            return _plain(_training_weights(payload, use_ema, path)), structure(
+                ModelConfig, metadata["model"], f"{path} metadata"
+            )
+    return _plain(read_state_dict(path, setting)), None
+
+
+def _training_weights(payload: Mapping[str, Any], use_ema: bool, path: str) -> dict[str, torch.Tensor]:
+    """The network state of a training checkpoint's payload: its EMA weights when it has them and
+    ``use_ema``, else the raw trained ones."""
+    ema = checkpoint_ema(payload)
+    if ema is None or not use_ema:
+        if ema is not None:
+            logger.info("%s: using the raw trained weights (model.use_ema_weights=false), not its EMA", path)
+        return dict(payload["model"])
+    logger.info(
+        "%s: using its EMA weights (%d updates; model.use_ema_weights=false for the raw ones)",
+        path,
+        ema.get("updates", 0),
+    )
+    return with_ema_weights(payload["model"], ema)
+
+
+def _plain(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return fold_spectral_state(state) if has_spectral_state(state) else state
 
 
 def network_from_checkpoint(
@@ -110,7 +134,7 @@ def network_from_checkpoint(
     so nobody has to repeat network settings to use a checkpoint. Training from a checkpoint compares
     only ``network``: whether to add LoRA adapters is the new run's choice.
     """
-    state, trained_with = read_weights(path, setting)
+    state, trained_with = read_weights(path, setting, use_ema=spec.use_ema_weights)
     if trained_with is None:
         model_cfg = spec
     else:
@@ -150,11 +174,21 @@ def frames_for(cfg: SingleDatasetConfig, network: CosmosEmbed1, setting: str) ->
 # -------------------------------------------------------------------------------------------------
 
 
+class Embedder(Protocol):
+    """What :class:`Encoder` runs: a ``CosmosEmbed1``, or the training module (FSDP-aware) wrapping one."""
+
+    config: Any
+
+    def get_video_embeddings(self, videos: torch.Tensor) -> Any: ...
+
+    def get_text_embeddings(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> Any: ...
+
+
 @attrs.frozen
 class Encoder:
     """A network on a device, in eval mode, with its precision and tokenizer."""
 
-    network: CosmosEmbed1
+    network: Embedder
     tokenizer: TextTokenizer
     device: torch.device
     precision: Any
@@ -180,46 +214,6 @@ class Encoder:
                 )
             chunks.append(out.text_proj.float().cpu())
         return torch.cat(chunks) if chunks else torch.empty(0, self.network.config.embed_dim)
-
-
-def encode_dataset(
-    encoder: Encoder,
-    dataset: Any,
-    cfg: SingleDatasetConfig,
-    skips: SkipLog,
-    max_samples: int | None = None,
-    max_batches: int | None = None,
-) -> tuple[torch.Tensor, list[dict[str, Any]]]:
-    """Video embeddings of a dataset plus one record (path, caption, label) per embedded clip."""
-    loader = build_dataloader(dataset, cfg)
-    embeddings: list[torch.Tensor] = []
-    records: list[dict[str, Any]] = []
-    total = len(dataset) if max_samples is None else min(len(dataset), max_samples)
-    for batch_index, batch in enumerate(_batches(loader, max_batches)):
-        skips.add(batch["skipped"])
-        if batch["video"].shape[0]:
-            embeddings.append(encoder.videos(batch["video"]))
-            records += [
-                {"path": p, "caption": c, "label": int(lbl)}
-                for p, c, lbl in zip(batch["path"], batch["caption"], batch["label"], strict=True)
-            ]
-        if (batch_index + 1) % 10 == 0:
-            logger.info("embedded %d/%d clips", len(records), total)
-        if len(records) >= total:
-            break
-    if not embeddings:
-        raise NothingToEmbedError(
-            f"no clip of the {cfg.dataset_type} dataset ({cfg.metadata}) could be embedded; {skips.summary()}"
-        )
-    stacked = torch.cat(embeddings)[:total]
-    return stacked, records[:total]
-
-
-def _batches(loader: Any, max_batches: int | None) -> Iterator[dict[str, Any]]:
-    for index, batch in enumerate(loader):
-        if max_batches is not None and max_batches >= 0 and index >= max_batches:
-            return
-        yield batch
 
 
 def cache_fingerprint(cfg: SingleDatasetConfig, encoder: Encoder | None) -> dict[str, str]:

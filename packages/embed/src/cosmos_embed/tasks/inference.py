@@ -1,4 +1,8 @@
-"""``cosmos-run cosmos-embed1 inference``: text-to-video and video-to-video top-K search."""
+"""``cosmos-run cosmos-embed1 inference``: text-to-video and video-to-video top-K search.
+
+With ``inference.num_gpus`` > 1 (or under torchrun) every rank encodes its share of the search
+database (:mod:`cosmos_embed.corpus`); rank 0 encodes the queries, searches and writes the outputs.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 
 import torch
 from cosmos_core.io import write_json_atomically
+from cosmos_core.lifecycle import Run
 from cosmos_core.run import RunContext
 from cosmos_datasets.skips import SkipLog
 from cosmos_datasets.video import read_clip
@@ -29,25 +34,30 @@ logger = logging.getLogger("cosmos.embed")
 
 def run(config: ExperimentConfig, ctx: RunContext) -> int:
     with ctx.open_run(config) as run:
-        _search(config, ctx, run.folder, run.dist.device)
+        _search(config, ctx, run)
     return 0
 
 
-def _search(config: ExperimentConfig, ctx: RunContext, out: Path, device: torch.device) -> None:
+def _search(config: ExperimentConfig, ctx: RunContext, run: Run) -> None:
     settings = config.inference
     db_cfg = config.dataset.inference_dataset
+    out = run.folder
     network, _ = network_from_checkpoint(settings.checkpoint, config.model, "inference.checkpoint")
-    encoder = Encoder.create(network, config.model.precision, device)
+    encoder = Encoder.create(network, config.model.precision, run.dist.device)
     fingerprint = cache_fingerprint(db_cfg, encoder)
     data_cfg = frames_for(db_cfg, encoder.network, "dataset.inference_dataset")
     skips = SkipLog()
     load_path = Path(settings.load_dataset_pkl) if settings.load_dataset_pkl else None
     if load_path is not None and load_path.is_file():
+        if not run.is_main:
+            return
         cache = embedding_cache.load(load_path, fingerprint)
         logger.info("loaded the search database (%d clips) from %s", len(cache.records), load_path)
     else:
         dataset = build_dataset(ctx, data_cfg, False, skips, "dataset.inference_dataset")
-        videos, records = encode_dataset(encoder, dataset, data_cfg, skips)
+        videos, records = encode_dataset(encoder, dataset, data_cfg, skips, dist=run.dist)
+        if not run.is_main:
+            return
         cache = embedding_cache.EmbeddingCache({"videos": videos}, records, fingerprint)
         if settings.save_dataset_pkl:
             embedding_cache.save(cache, Path(settings.save_dataset_pkl))
