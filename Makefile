@@ -27,11 +27,16 @@ $(STAMP): constraints.txt requirements-dev.txt $(foreach p,$(PACKAGES),$(p)/pypr
 
 TRANSFER_DEMO := CTRL_tiny_lvg_17frames_control_input_edge_block3_pretrain
 
+# The bundled specs hold settings only; the demo names its generated data the way a user names theirs.
+SAMPLES := sample_data
+data = dataset.$(1)_dataset.metadata=$(SAMPLES)/metadata.json dataset.$(1)_dataset.data_root=$(SAMPLES)
+
 demo: env
-	$(PY) -m cosmos_datasets.samples sample_data
-	$(RUN) cosmos-embed1 train -e finetune_tiny
-	$(RUN) cosmos-embed1 evaluate -e evaluate_tiny
-	$(RUN) cosmos-embed1 inference -e inference_tiny
+	$(PY) -m cosmos_datasets.samples $(SAMPLES)
+	$(RUN) cosmos-embed1 train -e finetune_tiny $(call data,train) $(call data,val)
+	$(RUN) cosmos-embed1 evaluate -e evaluate_tiny $(call data,test)
+	$(RUN) cosmos-embed1 inference -e inference_tiny $(call data,inference) \
+	    'inference.query.input_videos=[$(SAMPLES)/videos/red_square_right_000.mp4]'
 	$(MAKE) --no-print-directory demo-transfer
 
 # The tiny Cosmos-Transfer1 path: generated clips, T5 embeddings from a random tiny T5 (no downloads),

@@ -117,3 +117,6 @@ class ModelFamily:
     """``"module:attribute"`` of a :class:`FamilyRuntime` (required for config actions)."""
     experiments: str | None = None
     """``"module:attribute"`` of an :class:`ExperimentCatalog` (families with named experiments)."""
+    spec_required: bool = False
+    """Config actions refuse to run without ``-e SPEC``, as TAO's commands do: the schema's defaults
+    alone (``results_dir: /results``, mock data) are never what a user meant."""

@@ -42,6 +42,9 @@ class Entry(Generic[T]):
     help: str = ""
     options: type | None = None
     """An attrs class of the component's own options, where its kind has them (dataset types)."""
+    requires: tuple[str, ...] = ()
+    """Config fields the component cannot work without (dataset types: ``metadata``, ``data_root``);
+    a config that leaves one unset is refused before any work starts, naming its config path."""
 
 
 class Registry(Generic[T]):
@@ -132,10 +135,19 @@ class DatasetRegistry(Registry[Callable[..., Any]]):
 
     kind = "dataset"
 
-    def add(self, name: str, obj: Callable[..., Any], *, help: str = "", options: type | None = None) -> None:
+    def add(
+        self,
+        name: str,
+        obj: Callable[..., Any],
+        *,
+        help: str = "",
+        options: type | None = None,
+        requires: tuple[str, ...] = (),
+    ) -> None:
+        """``requires`` names the dataset config fields the type needs set (e.g. ``("metadata",)``)."""
         if options is not None and not attrs.has(options):
             raise TypeError(f"the options of dataset type {name!r} must be an attrs class, got {options!r}")
-        self._add(Entry(name, obj, self.kind, self._plugin, self._distribution, help, options))
+        self._add(Entry(name, obj, self.kind, self._plugin, self._distribution, help, options, tuple(requires)))
 
 
 class CallbackRegistry(Registry[Callable[..., Any]]):

@@ -177,6 +177,8 @@ def resolve_config(
         raise ConfigError([f"{EXPERIMENT_KEY}= is given {len(experiments)} times; give one experiment name"])
     if experiments:
         data = apply_overrides(dict(experiment_data(family, experiments[0])), [])
+    if family.spec_required and not spec:
+        raise ConfigError([_spec_required_message(family, action)])
     spec_path = resolve_spec(family, spec) if spec else None
     if spec_path is not None:
         data = _merge(data, read_yaml(spec_path))
@@ -192,6 +194,15 @@ def resolve_config(
     if problems:
         raise ConfigError(problems, source)
     return config, spec_path
+
+
+def _spec_required_message(family: ModelFamily, action: str) -> str:
+    names = sorted(bundled_specs(family))
+    listed = f" Bundled specs: {', '.join(names)}." if names else ""
+    return (
+        f"-e SPEC is required: 'cosmos-run {family.name} {action} -e SPEC [overrides]' with a spec file "
+        f"or the name of a bundled spec.{listed}"
+    )
 
 
 def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:

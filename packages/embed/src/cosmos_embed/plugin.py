@@ -31,6 +31,7 @@ def cosmos_register_tasks(registry: TaskRegistry) -> None:
             config_class=ExperimentConfig,
             actions=ACTIONS,
             specs_package="cosmos_embed",
+            spec_required=True,
             description="Cosmos-Embed1 video-text embeddings (NVIDIA TAO's cosmos-embed1 commands and specs)",
             validator="cosmos_embed.validation:validate_experiment",
             runtime="cosmos_embed.runtime:RUNTIME",

@@ -29,9 +29,17 @@ def validate_experiment(config: ExperimentConfig, action: str, host: PluginHost)
     """Every problem of ``config`` for ``action``, each naming its config path and what to do."""
     problems = _network_problems(config)
     for split in DATASETS_BY_ACTION.get(action, ()):
+        if split == "val_dataset" and not has_validation_data(config):
+            continue  # no validation set configured: training runs without validation (and says so)
         problems += dataset_problems(getattr(config.dataset, split), f"dataset.{split}", host.datasets)
     if action == "train":
         problems += loop_settings(config.train).problems() + device_problems(config.train)
+        resume = config.train.resume_training_checkpoint_path
+        if resume and not Path(resume).expanduser().is_file():
+            problems.append(
+                f"train.resume_training_checkpoint_path: {resume}: no such file; give a checkpoint written by "
+                "'cosmos-run cosmos-embed1 train' (<results_dir>/train/cosmos_embed1_model_latest.pth)"
+            )
         problems += _callback_problems(config, host)
         problems += _training_feature_problems(config)
     if action == "evaluate":
@@ -62,6 +70,11 @@ def validate_experiment(config: ExperimentConfig, action: str, host: PluginHost)
             )
         if config.inference.k <= 0:
             problems.append(f"inference.k must be positive, got {config.inference.k}")
+        problems += [
+            f"inference.query.input_videos[{i}]: {video}: no such file"
+            for i, video in enumerate(config.inference.query.input_videos)
+            if not Path(video).expanduser().is_file()
+        ]
     if action == "export":
         from cosmos_embed.export_inputs import export_problems
 

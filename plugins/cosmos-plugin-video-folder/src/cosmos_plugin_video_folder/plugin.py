@@ -36,4 +36,5 @@ def cosmos_register_datasets(registry: DatasetRegistry) -> None:
         build_video_folder,
         help="A folder of videos (data_root[/split]) captioned by sidecar .txt files or by their class folder.",
         options=VideoFolderOptions,
+        requires=("data_root",),
     )

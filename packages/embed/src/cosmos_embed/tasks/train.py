@@ -114,6 +114,12 @@ def _train(config: ExperimentConfig, ctx: RunContext, run: Run) -> None:
         if has_validation_data(config)
         else None
     )
+    if val_set is None:
+        logger.info(
+            "no validation set configured (dataset.val_dataset.metadata is not set): training without "
+            "validation; set dataset.val_dataset.metadata and data_root to validate every "
+            "train.validation_iter iterations"
+        )
     ema = EMAWeights(config.train.ema.decay) if config.train.ema.enabled else None
     evaluated_ema = ema if config.model.use_ema_weights else None
     checkpointer = Embed1Checkpointer(
