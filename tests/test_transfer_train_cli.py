@@ -92,6 +92,36 @@ def test_tiny_training_writes_the_reference_layout_and_a_rerun_resumes_exactly(w
     assert not straight.exists()
 
 
+def test_bf16_training_holds_bf16_weights_with_fp32_masters_and_resumes_exactly(workdir):
+    """``model.precision=bfloat16`` with the reference's ``optimizer.master_weights``: the networks are bf16
+    in the model files, the optimizer files hold the fp32 masters, and a resumed run equals a straight one."""
+    common = [f"experiment={TINY}_pretrain", "model.precision=bfloat16", "checkpoint.save_iter=2"]
+    assert train(*common, "trainer.max_iter=2") == 0
+    folder = job(workdir) / "checkpoints"
+    model = torch.load(folder / "iter_000000002_model_mp_0.pt", weights_only=True)
+    assert {v.dtype for k, v in model["model"].items() if v.is_floating_point() and "freqs" not in k} == {
+        torch.bfloat16
+    }
+    assert {v.dtype for v in model["ema"].values()} == {torch.float32}
+    optim = torch.load(folder / "iter_000000002_optim_mp_0.pt", weights_only=True)
+    masters = next(value for value in _walk(optim) if isinstance(value, list) and value and torch.is_tensor(value[0]))
+    assert {m.dtype for m in masters} == {torch.float32}
+    assert train(*common, "trainer.max_iter=4") == 0  # resumes from iteration 2
+    assert train(*common, "trainer.max_iter=4", "job.name=straight") == 0
+    resumed = torch.load(folder / "iter_000000004_model_mp_0.pt", weights_only=True)
+    straight = torch.load(job(workdir).parent / "straight" / "checkpoints" / "iter_000000004_model_mp_0.pt")
+    for part in ("model", "ema"):
+        assert [k for k, v in straight[part].items() if not torch.equal(v, resumed[part][k])] == [], part
+
+
+def _walk(tree):
+    """Every value of nested dicts."""
+    if isinstance(tree, dict):
+        for value in tree.values():
+            yield value
+            yield from _walk(value)
+
+
 def test_post_training_loads_the_control_strictly_and_names_missing_files(workdir, capsys):
     assert train(f"experiment={TINY}_posttrain", "trainer.max_iter=1") == 2
     err = capsys.readouterr().err

@@ -28,6 +28,8 @@ LOOP_SOURCES = {
     "optimizer.weight_decay": "optimizer.weight_decay",
     "optimizer.betas": "optimizer.betas",
     "optimizer.eps": "optimizer.eps",
+    "optimizer.master_weights": "optimizer.master_weights",
+    "precision": "model.precision",
     "schedule.warmup_steps": "scheduler.warm_up_steps",
     "schedule.decay_steps": "scheduler.cycle_lengths",
 }
@@ -64,6 +66,14 @@ class TransferRuntime:
 RUNTIME = TransferRuntime()
 
 
+def loop_precision(config: TransferExperiment) -> str:
+    """``bf16_weights`` when the networks hold bf16 weights themselves (see ``optimizer.master_weights``),
+    ``bf16`` autocast over fp32 weights, or ``fp32``."""
+    if config.model.precision != "bfloat16":
+        return "fp32"
+    return "bf16_weights" if config.optimizer.master_weights else "bf16"
+
+
 def loop_settings(config: TransferExperiment, seed: int, resume_from: str | None = None) -> LoopSettings:
     """The experiment in the loop's terms; ``seed`` is the run's (``trainer.seed`` or a timestamp seed)."""
     optimizer, scheduler = config.optimizer, config.scheduler
@@ -73,7 +83,7 @@ def loop_settings(config: TransferExperiment, seed: int, resume_from: str | None
         seed=seed,
         validation_every=config.trainer.max_iter,  # the reference trains without validation
         grad_accum_steps=config.trainer.grad_accum_iter,
-        precision="bf16" if config.model.precision == "bfloat16" else "fp32",
+        precision=loop_precision(config),
         resume_from=resume_from,
         auto_resume=True,
         optimizer=OptimizerSettings(
@@ -82,6 +92,7 @@ def loop_settings(config: TransferExperiment, seed: int, resume_from: str | None
             weight_decay=optimizer.weight_decay,
             betas=(float(optimizer.betas[0]), float(optimizer.betas[1])) if len(optimizer.betas) == 2 else (0, 0),
             eps=optimizer.eps,
+            master_weights=optimizer.master_weights and config.model.precision == "bfloat16",
         ),
         schedule=ScheduleSettings(
             warmup_steps=scheduler.warm_up_steps[0] if scheduler.warm_up_steps else 0,

@@ -31,7 +31,7 @@ def config(name: str) -> TransferExperiment:
 def test_the_28_reference_experiments_are_registered_under_their_names():
     names = EXPERIMENTS.names()
     assert set(LVG) | set(AV) <= set(names)
-    assert len([n for n in names if n.startswith("CTRL_7B")]) == 28
+    assert len([n for n in names if n.startswith("CTRL_7B") and "_1gpu_" not in n]) == 28
     assert all(n.startswith(("CTRL_7B", "CTRL_tiny_")) for n in names)
 
 
@@ -69,3 +69,23 @@ def test_entries_are_copies():
     entry = EXPERIMENTS.get(LVG[0])
     entry["job"]["name"] = "changed"
     assert EXPERIMENTS.get(LVG[0])["job"]["name"] == LVG[0]
+
+
+def test_the_single_gpu_post_training_variants_fit_80_gb_by_the_estimate():
+    from cosmos_transfer.runtime import loop_precision, loop_settings
+    from cosmos_transfer.tasks.summary import memory_estimate
+
+    names = [n for n in EXPERIMENTS.names() if "_1gpu_" in n]
+    assert names == [
+        f"CTRL_7Bv1pt3_lvg_1gpu_121frames_control_input_{mod}_block3_posttrain"
+        for mod in ("vis", "edge", "depth", "seg", "keypoint", "upscale")
+    ]
+    one = config(names[1])
+    assert one.model_parallel.tensor_model_parallel_size == 1 and one.model.activation_checkpointing
+    assert (one.model.precision, one.optimizer.master_weights) == ("bfloat16", True)
+    assert one.model.base_load_from == "checkpoints/nvidia/Cosmos-Transfer1-7B/base_model.pt"
+    assert one.checkpoint.load_path == "checkpoints/nvidia/Cosmos-Transfer1-7B/edge_control.pt"
+    assert loop_precision(one) == "bf16_weights" and loop_settings(one, seed=0).optimizer.master_weights
+    estimate = memory_estimate(one)
+    total = float(next(line for line in estimate.splitlines() if line.strip().startswith("total")).split()[1])
+    assert "tp 1, FSDP 1" in estimate and "checkpointing on" in estimate and total < 80

@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from cosmos_core.training.master_weights import MASTER_KEY
+
 
 def _dtensor() -> Any:
     from torch.distributed.tensor import DTensor
@@ -99,4 +101,9 @@ def restore_optimizer_state(
             else value
             for name, value in entries.items()
         }
-    return {**saved, "state": state}
+    restored = {**saved, "state": state}
+    masters = saved.get(MASTER_KEY)
+    pairs = getattr(optimizer, "master_pairs", None)
+    if masters is not None and pairs is not None and len(masters) == len(pairs):  # else load_state_dict says why
+        restored[MASTER_KEY] = [like(value, master, keep) for value, (_, master) in zip(masters, pairs, strict=True)]
+    return restored

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from cosmos_core.training.master_weights import with_master_weights
 from cosmos_core.training.settings import OptimizerSettings, ScheduleSettings
 
 logger = logging.getLogger("cosmos.train")
@@ -45,18 +46,22 @@ def build_optimizer(module: nn.Module, cfg: OptimizerSettings) -> torch.optim.Op
         raise ValueError("the model has no trainable parameters; nothing to optimise")
     betas = (float(cfg.betas[0]), float(cfg.betas[1]))
     adam = {"lr": cfg.lr, "betas": betas, "eps": cfg.eps, "weight_decay": cfg.weight_decay}
+
+    def kind(optimizer_class: type[torch.optim.Optimizer]) -> type[torch.optim.Optimizer]:
+        return with_master_weights(optimizer_class) if cfg.master_weights else optimizer_class
+
     if cfg.name == "adamw":
-        return torch.optim.AdamW(groups, **adam)
+        return kind(torch.optim.AdamW)(groups, **adam)
     if cfg.name == "fused_adamw":
         try:
-            return torch.optim.AdamW(groups, **adam, fused=True)
+            return kind(torch.optim.AdamW)(groups, **adam, fused=True)
         except (RuntimeError, ValueError) as err:
             logger.warning("optimizer fused_adamw is not available here (%s); using adamw", err)
-            return torch.optim.AdamW(groups, **adam)
+            return kind(torch.optim.AdamW)(groups, **adam)
     if cfg.name == "adam":
-        return torch.optim.Adam(groups, **adam)
+        return kind(torch.optim.Adam)(groups, **adam)
     if cfg.name == "sgd":
-        return torch.optim.SGD(groups, lr=cfg.lr, momentum=SGD_MOMENTUM, weight_decay=cfg.weight_decay)
+        return kind(torch.optim.SGD)(groups, lr=cfg.lr, momentum=SGD_MOMENTUM, weight_decay=cfg.weight_decay)
     raise ValueError(f"optimizer must be adamw, fused_adamw, adam or sgd, got {cfg.name!r}")
 
 

@@ -11,7 +11,8 @@ import torch
 
 logger = logging.getLogger("cosmos.train")
 
-_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
+_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None, "bf16_weights": None}
+"""The autocast dtype of each precision; ``bf16_weights`` modules hold bf16 weights and need none."""
 
 
 @attrs.frozen

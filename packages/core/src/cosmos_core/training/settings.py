@@ -16,7 +16,10 @@ import attrs
 
 OptimizerName = Literal["adamw", "fused_adamw", "adam", "sgd"]
 SchedulePolicy = Literal["cosine", "linear", "constant"]
-PrecisionName = Literal["bf16", "fp16", "fp32"]
+PrecisionName = Literal["bf16", "fp16", "fp32", "bf16_weights"]
+"""``bf16`` / ``fp16``: autocast (fp16 with gradient scaling); ``fp32``: neither; ``bf16_weights``: the
+module holds bf16 weights itself (and casts its inputs), so the loop adds no autocast; pair it with
+``OptimizerSettings.master_weights``."""
 
 
 @attrs.frozen
@@ -26,6 +29,9 @@ class OptimizerSettings:
     weight_decay: float = 0.0
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
+    master_weights: bool = False
+    """Step fp32 master copies of the low-precision trainable parameters (see
+    :mod:`cosmos_core.training.master_weights`)."""
 
 
 @attrs.frozen
@@ -93,6 +99,11 @@ class LoopSettings:
                 problems.append(f"{self.path('optimizer.' + name)} must be a finite number >= 0, got {value}")
         if len(opt.betas) != 2 or not all(0.0 <= beta < 1.0 for beta in opt.betas):
             problems.append(f"{self.path('optimizer.betas')} must be two numbers in [0, 1), got {list(opt.betas)}")
+        if opt.master_weights and self.precision == "fp16":
+            problems.append(
+                f"{self.path('optimizer.master_weights')} does not combine with fp16 gradient scaling "
+                f"({self.path('precision')}=fp16): use bf16"
+            )
         if schedule.warmup_steps < 0:
             problems.append(f"{self.path('schedule.warmup_steps')} must be >= 0, got {schedule.warmup_steps}")
         if schedule.policy in ("cosine", "linear") and schedule.decay_steps <= schedule.warmup_steps:

@@ -11,7 +11,6 @@ import dataclasses
 from collections.abc import Callable
 
 import torch
-from torch import nn
 
 from cosmos_transfer.diffusion.edm import SIGMA_DATA, edm_scalings, loss_weight, per_sample, sample_training_sigma
 from cosmos_transfer.diffusion.video_conditioning import (
@@ -98,7 +97,7 @@ def denoising_loss(
     network: NetworkFn,
     x0: torch.Tensor,
     *,
-    logvar_head: nn.Module | None,
+    logvar_head: Callable[[torch.Tensor], torch.Tensor] | None,
     num_condition_frames: int | None = None,
     generator: torch.Generator | None = None,
     sigma_data: float = SIGMA_DATA,

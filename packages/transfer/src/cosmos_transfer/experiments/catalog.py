@@ -9,6 +9,11 @@ values); ``-e SPEC`` and the other overrides apply after it. Sources (transfer1_
   (text-to-world: 16 input channels, 16 hint channels, no conditioning frames, hint dropout 0.15);
 - ``ctrl_7b_tp_sample_av_mv.py``: ``CTRL_7Bv1pt3_{t2w,v2w}_sv2mv_57frames_control_input_{hdmap,lidar}_block3_<phase>``
   (three-view networks: registered so their configs resolve and dry-run; training them is refused);
+- cosmos-run's single-GPU post-training variants,
+  ``CTRL_7Bv1pt3_lvg_1gpu_121frames_control_input_<mod>_block3_posttrain``
+  (beyond the reference, which needs 8 GPUs): TP 1, activation checkpointing of every block, the whole
+  network in bf16 with fp32 master weights, the released consolidated ``base_model.pt`` and
+  ``<mod>_control.pt`` read as they are; ``summary`` estimates 66 GiB per GPU at 121 x 704 x 1280;
 - the tiny ones, ``CTRL_tiny_lvg_17frames_control_input_<mod>_block3_<phase>``, are cosmos-run's: a 256-wide
   DiT, 17 frames at 64 px, the built-in autoencoder, TP 1, fp32. With no released tiny base, their
   pretrain trains the base too; their posttrain starts from a tiny base and control exported from it.
@@ -60,6 +65,22 @@ def lvg_7b(modality: str, phase: str) -> tuple[str, dict[str, Any]]:
         "job": _job(name, phase, "CTRL_7Bv1_lvg"),
         "checkpoint": {"load_path": load},
         "model": {"hint_key": f"control_input_{modality}"},
+    }
+
+
+def lvg_7b_one_gpu(modality: str) -> tuple[str, dict[str, Any]]:
+    name = f"CTRL_7Bv1pt3_lvg_1gpu_121frames_control_input_{modality}_block3_posttrain"
+    return name, {
+        "job": _job(name, "posttrain", "CTRL_7Bv1_lvg"),
+        "checkpoint": {"load_path": f"{RELEASED}/{CONTROL_BASENAMES[modality]}"},
+        "model_parallel": {"tensor_model_parallel_size": 1, "sequence_parallel": False},
+        "optimizer": {"master_weights": True},
+        "model": {
+            "hint_key": f"control_input_{modality}",
+            "base_load_from": f"{RELEASED}/base_model.pt",
+            "precision": "bfloat16",
+            "activation_checkpointing": True,
+        },
     }
 
 
@@ -147,6 +168,7 @@ def _build() -> dict[str, dict[str, Any]]:
         entries += [av_t2w_7b(m, phase, frames) for m in AV_MODALITIES for frames in (121, 57)]
         entries += [av_sv2mv_7b(m, phase, mode) for m in AV_MODALITIES for mode in ("t2w", "v2w")]
         entries += [tiny(modality, phase) for modality in LVG_MODALITIES]
+    entries += [lvg_7b_one_gpu(modality) for modality in LVG_MODALITIES]
     return dict(entries)
 
 

@@ -85,6 +85,12 @@ class OptimizerConfig:
     weight_decay: float = option(0.1, help="Weight decay, applied to every trainable parameter (as the reference).")
     betas: list[float] = option(help="Adam betas.", factory=lambda: [0.9, 0.99])
     eps: float = option(1e-10, help="Adam epsilon.")
+    master_weights: bool = option(
+        True,
+        help="With model.precision=bfloat16: the networks train in bf16 (activations and gradients too, no "
+        "autocast) and the optimizer steps fp32 master copies of the trainable weights, as the reference's "
+        "FusedAdam(master_weights=True); false keeps fp32 weights under bf16 autocast (more memory).",
+    )
 
 
 @attrs.frozen

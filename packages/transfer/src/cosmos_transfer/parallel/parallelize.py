@@ -24,6 +24,7 @@ def parallelize_networks(
     fsdp: bool = False,
     activation_checkpointing: bool = False,
     frozen_base_dtype: torch.dtype | None = None,
+    network_dtype: torch.dtype | None = None,
     fsdp_param_dtype: torch.dtype | None = None,
     reshard_after_forward: bool = True,
 ) -> TransferNetworks:
@@ -35,11 +36,15 @@ def parallelize_networks(
     :param activation_checkpointing: recompute every transformer block (base and branch) in backward.
     :param frozen_base_dtype: cast the frozen base DiT and the shared logvar head first (``torch.bfloat16``
         halves their memory; the forward then needs autocast to that dtype).
+    :param network_dtype: cast the whole networks (base, branch, logvar heads) to it: ``torch.bfloat16`` for
+        bf16 training with fp32 master weights in the optimizer (the reference's way), with no autocast.
     :param fsdp_param_dtype: FSDP mixed precision of the branch (see :func:`apply_data_parallel`).
     :param reshard_after_forward: FSDP frees gathered parameters after forward (gathers again in backward).
     """
     if frozen_base_dtype is not None:
         networks.base_model.to(frozen_base_dtype)
+    if network_dtype is not None:
+        networks.to(network_dtype)
     networks.net.activation_checkpointing = activation_checkpointing
     networks.base_net.activation_checkpointing = activation_checkpointing
     if dist.tp_size > 1:

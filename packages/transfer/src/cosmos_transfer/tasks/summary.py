@@ -35,11 +35,19 @@ def run(config: TransferExperiment, ctx: RunContext) -> int:
 
 
 def memory_estimate(config: TransferExperiment) -> str:
-    """The per-GPU memory estimate of the experiment's layout at its sample size, under the loop's precision
-    (fp32 weights of the branch under bf16 autocast, the frozen base in bf16)."""
+    """The per-GPU memory estimate of the experiment's layout at its sample size, in the precision it trains
+    in: the bf16 network with fp32 masters (``optimizer.master_weights``), fp32 branch weights under bf16
+    autocast with the frozen base in bf16, or fp32."""
     from cosmos_transfer.data.geometry import bucket_size
-    from cosmos_transfer.parallel.memory import AUTOCAST_FP32_MASTER, FP32, MemoryLayout, estimate_memory, format_memory
-    from cosmos_transfer.training.build import network_configs
+    from cosmos_transfer.parallel.memory import (
+        AUTOCAST_FP32_MASTER,
+        BF16_NETWORK,
+        FP32,
+        MemoryLayout,
+        estimate_memory,
+        format_memory,
+    )
+    from cosmos_transfer.training.build import network_configs, trains_bf16_weights
 
     data = config.dataloader_train.dataset
     width, height = bucket_size(data.resolution, "16,9")
@@ -48,7 +56,9 @@ def memory_estimate(config: TransferExperiment) -> str:
         sequence_parallel=config.model_parallel.sequence_parallel,
         activation_checkpointing=config.model.activation_checkpointing,
     )
-    precision = AUTOCAST_FP32_MASTER if config.model.precision == "bfloat16" else FP32
+    precision = FP32
+    if config.model.precision == "bfloat16":
+        precision = BF16_NETWORK if trains_bf16_weights(config) else AUTOCAST_FP32_MASTER
     breakdown = estimate_memory(
         *network_configs(config),
         layout,

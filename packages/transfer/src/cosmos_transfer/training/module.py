@@ -87,6 +87,8 @@ class TransferTrainingModule(nn.Module):
             return self
         if options.get("frozen_base_dtype") is not None:
             self.networks.base_model.to(options["frozen_base_dtype"])
+        if options.get("network_dtype") is not None:
+            self.networks.to(options["network_dtype"])
         checkpointing = bool(options.get("activation_checkpointing"))
         self.networks.net.activation_checkpointing = self.networks.base_net.activation_checkpointing = checkpointing
         # The control branch's final layer is trainable but unused by its forward (as in the reference).
@@ -122,25 +124,38 @@ class TransferTrainingModule(nn.Module):
         hint = encode_hint(lambda x: tokenizer.encode(x).float(), control, keep, sigma_data=self.sigma_data)
         return x0, hint
 
+    @property
+    def network_dtype(self) -> torch.dtype:
+        """What the networks hold their weights in: bf16 when the whole network trains in bf16 (fp32 master
+        weights in the optimizer), else fp32 (bf16 autocast, where on, decides each op)."""
+        return next(self.networks.net.parameters()).dtype
+
     def network_fn(self, batch: dict[str, Any], text: torch.Tensor, hint: torch.Tensor, control_weight: float = 1.0):
-        """``(c_in x, c_noise, condition mask) -> F`` of these networks for this batch."""
-        fps = batch["fps"].float()
-        padding_mask = batch["padding_mask"].float()
+        """``(c_in x, c_noise, condition mask) -> F`` of these networks for this batch. Inputs go in the
+        networks' dtype and F comes back in fp32, so the diffusion arithmetic stays fp32 either way."""
+        dtype = self.network_dtype
+        fps = batch["fps"].to(dtype)
+        padding_mask = batch["padding_mask"].to(dtype)
+        text, hint = text.to(dtype), None if hint is None else hint.to(dtype)
         takes_mask = self.networks.base_net.config.in_channels > self.networks.base_net.config.out_channels
 
         def network(x: torch.Tensor, c_noise: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
             return self.networks(
-                x,
-                c_noise,
+                x.to(dtype),
+                c_noise.to(dtype),
                 text,
                 hint,
                 fps=fps,
                 padding_mask=padding_mask,
-                condition_video_input_mask=mask if takes_mask else None,
+                condition_video_input_mask=mask.to(dtype) if takes_mask and mask is not None else None,
                 control_weight=control_weight,
-            )
+            ).float()
 
         return network
+
+    def logvar(self, c_noise: torch.Tensor) -> torch.Tensor:
+        """The learned log-variance of the loss at ``c_noise``, in fp32."""
+        return self.networks.logvar(c_noise.to(self.network_dtype)).float()
 
     def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         x0, hint = self.encode(batch)
@@ -151,7 +166,7 @@ class TransferTrainingModule(nn.Module):
         terms = denoising_loss(
             self.network_fn(batch, text, hint),
             x0,
-            logvar_head=self.networks.logvar if self.loss_add_logvar else None,
+            logvar_head=self.logvar if self.loss_add_logvar else None,
             num_condition_frames=frames,
             sigma_data=self.sigma_data,
         )
