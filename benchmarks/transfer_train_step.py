@@ -6,8 +6,9 @@ base + control, backward and the optimizer step, on synthetic uint8 clips at the
 
 It runs the same module the ``train`` action builds (``TransferTrainingModule`` with the experiment's
 settings and the small autoencoder), with the base trained too as in the tiny pretrain experiment.
-Reported: median seconds per step over the timed steps, samples/s, and the split of the step between
-the frozen tokenizer's encode and the rest.
+Reported per precision (fp32; fp32 weights under bf16 autocast; the bf16 network with fp32 master weights),
+timed round-robin in one run: median seconds per step, samples/s, the time relative to fp32, and the
+share of the frozen tokenizer's encode.
 """
 
 from __future__ import annotations
@@ -21,12 +22,17 @@ from pathlib import Path
 
 import torch
 from cosmos_core.config.loader import structure
+from cosmos_core.distributed import DistInfo
+from cosmos_core.training.optim import build_optimizer
+from cosmos_core.training.precision import resolve_precision
 from cosmos_transfer.experiments.catalog import EXPERIMENTS
 from cosmos_transfer.experiments.config import TransferExperiment
+from cosmos_transfer.runtime import loop_settings
 from cosmos_transfer.tokenizer.autoencoder import VideoAutoencoder
 from cosmos_transfer.training.build import build_networks, build_training_module
 
 EXPERIMENT = "CTRL_tiny_lvg_17frames_control_input_edge_block3_pretrain"
+ONE_PROCESS = DistInfo(rank=0, world_size=1, local_rank=0, device=torch.device("cpu"))
 
 
 def machine() -> str:
@@ -50,60 +56,97 @@ def synthetic_batch(config: TransferExperiment, batch_size: int) -> dict:
     }
 
 
+MODES = {
+    "fp32": {"model": {"precision": "float32"}},
+    "bf16 autocast": {"model": {"precision": "bfloat16"}, "optimizer": {"master_weights": False}},
+    "bf16 weights + fp32 masters": {"model": {"precision": "bfloat16"}, "optimizer": {"master_weights": True}},
+}
+"""The precisions a run can train in (``model.precision`` x ``optimizer.master_weights``), timed side by side."""
+
+
+def experiment(mode: str) -> TransferExperiment:
+    data = EXPERIMENTS.get(EXPERIMENT)
+    for section, values in MODES[mode].items():
+        data[section] = {**data.get(section, {}), **values}
+    return structure(TransferExperiment, data, f"{EXPERIMENT} ({mode})")
+
+
+class Step:
+    """One mode's module, optimizer and autocast, as the ``train`` action builds them."""
+
+    def __init__(self, mode: str, batch_size: int) -> None:
+        config = experiment(mode)
+        settings = loop_settings(config, seed=0)
+        torch.manual_seed(0)
+        networks = build_networks(config, meta=False)
+        networks.initialize_control_from_base()
+        self.module = build_training_module(config, networks)
+        self.module.parallelize(ONE_PROCESS)
+        self.module.train()
+        self.module.attach_tokenizer(VideoAutoencoder().eval().requires_grad_(False))
+        self.optimizer = build_optimizer(self.module, settings.optimizer)
+        self.precision = resolve_precision(settings.precision, torch.device("cpu"))
+        self.batch = synthetic_batch(config, batch_size)
+        self.steps: list[float] = []
+        self.encodes: list[float] = []
+
+    def run(self, timed: bool) -> None:
+        start = time.perf_counter()
+        with self.precision.autocast():
+            self.module.encode(self.batch)
+        encoded = time.perf_counter()
+        with self.precision.autocast():
+            loss = self.module(self.batch)["loss"]
+        loss.backward()
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        end = time.perf_counter()
+        if timed:
+            self.steps.append(end - start - (encoded - start))  # the step itself encodes again inside forward
+            self.encodes.append(encoded - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batch-size", type=int, default=2)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--record", type=Path, help="append the result row to this markdown file")
+    parser.add_argument("--record", type=Path, help="append the result rows to this markdown file")
     args = parser.parse_args()
 
-    config = structure(TransferExperiment, EXPERIMENTS.get(EXPERIMENT), EXPERIMENT)
-    torch.manual_seed(0)
-    networks = build_networks(config, meta=False)
-    networks.initialize_control_from_base()
-    module = build_training_module(config, networks).train()
-    module.attach_tokenizer(VideoAutoencoder().eval().requires_grad_(False))
-    optimizer = torch.optim.AdamW([p for p in module.parameters() if p.requires_grad], lr=1e-4)
-    batch = synthetic_batch(config, args.batch_size)
-
-    steps, encodes = [], []
-    for index in range(args.warmup + args.steps):
-        start = time.perf_counter()
-        module.encode(batch)
-        encoded = time.perf_counter()
-        loss = module(batch)["loss"]
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        end = time.perf_counter()
-        if index >= args.warmup:
-            steps.append(end - start - (encoded - start))  # the step itself encodes again inside forward
-            encodes.append(encoded - start)
-    step = statistics.median(steps)
-    encode = statistics.median(encodes)
-    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
-    row = (
-        f"| {datetime.date.today()} | {machine()} | `python benchmarks/transfer_train_step.py --batch-size "
-        f"{args.batch_size} --steps {args.steps}` | {EXPERIMENT} | {trainable:,} | {args.batch_size} | "
-        f"{step:.3f} | {args.batch_size / step:.2f} | {encode / step:.0%} |"
-    )
-    print(
-        f"median step {step:.3f} s ({args.batch_size / step:.2f} samples/s), tokenizer encode {encode / step:.0%} of it"
-    )
+    runs = {mode: Step(mode, args.batch_size) for mode in MODES}
+    for index in range(args.warmup + args.steps):  # round-robin: every mode sees the same machine load
+        for run in runs.values():
+            run.run(timed=index >= args.warmup)
+    baseline = statistics.median(runs["fp32"].steps)
+    command = f"`python benchmarks/transfer_train_step.py --batch-size {args.batch_size} --steps {args.steps}`"
+    rows = []
+    for mode, run in runs.items():
+        step, encode = statistics.median(run.steps), statistics.median(run.encodes)
+        trainable = sum(p.numel() for p in run.module.parameters() if p.requires_grad)
+        print(
+            f"{mode:<28} median step {step:.3f} s ({args.batch_size / step:.2f} samples/s, {step / baseline:.2f}x "
+            f"fp32's time), tokenizer encode {encode / step:.0%} of it"
+        )
+        rows.append(
+            f"| {datetime.date.today()} | {machine()} | {command} | {EXPERIMENT} | {mode} | {trainable:,} | "
+            f"{args.batch_size} | {step:.3f} | {args.batch_size / step:.2f} | {step / baseline:.2f} | "
+            f"{encode / step:.0%} |"
+        )
     if args.record:
         header = (
-            "| date | machine | command | experiment | trainable params | batch | s/step | samples/s | encode share |\n"
-            "|---|---|---|---|---|---|---|---|---|\n"
+            "| date | machine | command | experiment | precision | trainable params | batch | s/step | samples/s "
+            "| time vs fp32 | encode share |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
         )
         if not args.record.exists():
             args.record.write_text(
                 "# Cosmos-Transfer1 tiny training step\n\nOne step of the tiny experiment's training module "
                 "(tokenizer encode, base + control denoising loss, backward, AdamW step) on synthetic clips; "
-                "median of the timed steps.\n\n" + header
+                "median of the timed steps. The precisions run round-robin in one process, so their ratios hold "
+                "on a shared machine.\n\n" + header
             )
         with args.record.open("a") as handle:
-            handle.write(row + "\n")
+            handle.write("\n".join(rows) + "\n")
         print(f"recorded in {args.record}")
 
 
