@@ -47,7 +47,7 @@ def write_released(out: Path, tp: int) -> None:
     """Tiny base_model.pt / edge_control.pt (as released) split ``tp`` ways into ``out/checkpoints_tp``."""
     sys.path.insert(0, str(WORKER.parent))
     try:
-        from tp_worker import networks
+        from tp_worker import networks  # pants: no-infer-dep (the BUILD depends on :worker)
     finally:
         sys.path.remove(str(WORKER.parent))
     state = networks(seed=1).state_dict()
