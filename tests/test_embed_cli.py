@@ -10,35 +10,14 @@ import torch
 from cosmos_core.cli import main
 from cosmos_core.training import load_checkpoint
 from cosmos_datasets.samples import generate_sample_dataset, write_corrupt_video
+from embed_commands import split_overrides, tiny_train_argv
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("embed_cli")]
 
 
-def data_overrides(split_key: str, data: Path, split: str | None) -> list[str]:
-    overrides = [
-        f"dataset.{split_key}.metadata={data / 'metadata.json'}",
-        f"dataset.{split_key}.data_root={data}",
-    ]
-    if split is not None:
-        overrides.append(f"dataset.{split_key}.split={split}")
-    return overrides
-
-
 def train(results: Path, data: Path, *overrides: str) -> int:
     """``cosmos-run cosmos-embed1 train -e finetune_tiny`` on the sample videos, in process."""
-    return main(
-        [
-            "cosmos-embed1",
-            "train",
-            "-e",
-            "finetune_tiny",
-            f"results_dir={results}",
-            "dataset.train_dataset.workers=0",
-            *data_overrides("train_dataset", data, "train"),
-            *data_overrides("val_dataset", data, "val"),
-            *overrides,
-        ]
-    )
+    return main(tiny_train_argv(results, data, "dataset.train_dataset.workers=0", *overrides))
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +80,7 @@ def test_evaluate_rebuilds_the_network_from_the_checkpoint(trained, sample_data,
         "evaluate_tiny",
         f"results_dir={trained}",
         f"evaluate.checkpoint={checkpoint}",
-        *data_overrides("test_dataset", sample_data, "test"),
+        *split_overrides("test_dataset", sample_data, "test"),
     ]
     # A spec whose network disagrees: the checkpoint wins, with one notice naming the fields.
     assert main([*common, "model.network.embed_dim=48", f"evaluate.save_dataset_pkl={cache}"]) == 0
@@ -130,7 +109,7 @@ def test_inference_searches_text_and_video_and_caches_the_database(trained, samp
         "inference_tiny",
         f"results_dir={tmp_path}",
         f"inference.checkpoint={checkpoint}",
-        *data_overrides("inference_dataset", sample_data, None),
+        *split_overrides("inference_dataset", sample_data, None),
         "inference.k=4",
         'inference.query.input_texts=["a red square moving right"]',
         f"inference.query.input_videos=[{query_video}]",
@@ -165,7 +144,7 @@ def test_cache_from_another_checkpoint_is_refused(trained, sample_data, tmp_path
         "-e",
         "inference_tiny",
         f"results_dir={tmp_path}",
-        *data_overrides("inference_dataset", sample_data, None),
+        *split_overrides("inference_dataset", sample_data, None),
         'inference.query.input_texts=["a blue circle moving up"]',
         "inference.query.input_videos=[]",
     ]

@@ -13,6 +13,7 @@ from cosmos_core.cli import main
 from cosmos_core.hookspecs import hookimpl
 from cosmos_core.training import Callback, load_checkpoint
 from cosmos_datasets.samples import generate_sample_dataset
+from embed_commands import tiny_train_argv
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("embed_interrupt")]
 
@@ -35,18 +36,10 @@ class StopAtPlugin:
 
 
 def train(results: Path, data: Path, *overrides: str) -> int:
-    splits = [
-        f"dataset.{key}.{field}={value}"
-        for key, split in (("train_dataset", "train"), ("val_dataset", "val"))
-        for field, value in (("metadata", data / "metadata.json"), ("data_root", data), ("split", split))
-    ]
     return main(
-        [
-            "cosmos-embed1",
-            "train",
-            "-e",
-            "finetune_tiny",
-            f"results_dir={results}",
+        tiny_train_argv(
+            results,
+            data,
             "train.max_iter=6",
             "train.checkpoint_iter=100",
             "train.validation_iter=2",
@@ -54,9 +47,8 @@ def train(results: Path, data: Path, *overrides: str) -> int:
             "dataset.train_dataset.batch_size=4",  # 3 batches per epoch: the stop lands mid-epoch
             "dataset.train_dataset.random_caption=true",
             "dataset.train_dataset.caption_field=[anomaly_type, what]",
-            *splits,
             *overrides,
-        ],
+        ),
         extra_plugins=[StopAtPlugin()],
     )
 

@@ -12,31 +12,15 @@ import torch
 from cosmos_core.cli import main
 from cosmos_core.training import load_checkpoint
 from cosmos_datasets.samples import generate_sample_dataset
+from embed_commands import split_overrides, tiny_train_argv
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("embed_training_options")]
 
 PREFIX = "cosmos_embed1_model"
 
 
-def split(key: str, data: Path, name: str | None) -> list[str]:
-    overrides = [f"dataset.{key}.metadata={data / 'metadata.json'}", f"dataset.{key}.data_root={data}"]
-    return [*overrides, f"dataset.{key}.split={name}"] if name else overrides
-
-
 def train(results: Path, data: Path, *overrides: str) -> int:
-    return main(
-        [
-            "cosmos-embed1",
-            "train",
-            "-e",
-            "finetune_tiny",
-            f"results_dir={results}",
-            "dataset.train_dataset.workers=0",
-            *split("train_dataset", data, "train"),
-            *split("val_dataset", data, "val"),
-            *overrides,
-        ]
-    )
+    return main(tiny_train_argv(results, data, "dataset.train_dataset.workers=0", *overrides))
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +75,8 @@ def test_training_writes_visuals_retrieval_metrics_spectral_norms_and_ema_state(
 
 def evaluate(results: Path, data: Path, checkpoint: Path, *overrides: str) -> dict:
     command = ["cosmos-embed1", "evaluate", "-e", "evaluate_tiny", f"results_dir={results}"]
-    assert main([*command, f"evaluate.checkpoint={checkpoint}", *split("test_dataset", data, "test"), *overrides]) == 0
+    test_set = split_overrides("test_dataset", data, "test")
+    assert main([*command, f"evaluate.checkpoint={checkpoint}", *test_set, *overrides]) == 0
     return json.loads((results / "evaluate" / "metrics.json").read_text())
 
 

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from cosmos_core.cli import main
 from cosmos_datasets.samples import generate_sample_dataset
+from embed_commands import split_overrides
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +25,7 @@ def own_data(tmp_path_factory) -> Path:
 
 def own_train_set(data: Path) -> list[str]:
     """The seed's LoRA example names only the training set."""
-    return [f"dataset.train_dataset.metadata={data / 'metadata.json'}", f"dataset.train_dataset.data_root={data}"]
+    return split_overrides("train_dataset", data)
 
 
 @pytest.mark.parametrize("spec", sorted(SPECS.glob("*.yaml")), ids=lambda p: p.stem)
@@ -86,7 +87,7 @@ def test_an_unset_training_set_names_its_config_path(tmp_path, capsys):
 def test_every_file_not_found_names_the_config_path(own_data, tmp_path, capsys, action, spec, override, named):
     missing = tmp_path / "nowhere" / "file.pth"
     split = {"train": "train_dataset", "evaluate": "test_dataset", "inference": "inference_dataset"}[action]
-    data = [f"dataset.{split}.metadata={own_data / 'metadata.json'}", f"dataset.{split}.data_root={own_data}"]
+    data = split_overrides(split, own_data)
     code = main(
         [
             "cosmos-embed1",

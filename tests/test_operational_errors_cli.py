@@ -13,34 +13,14 @@ import pytest
 from cosmos_core.cli import main
 from cosmos_core.training import load_checkpoint
 from cosmos_datasets.samples import generate_sample_dataset, write_corrupt_video
+from embed_commands import tiny_train_argv
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("embed_operational")]
 
 
-def data_overrides(data: Path) -> list[str]:
-    return [
-        f"dataset.{key}.{field}={value}"
-        for key, split in (("train_dataset", "train"), ("val_dataset", "val"))
-        for field, value in (("metadata", data / "metadata.json"), ("data_root", data), ("split", split))
-    ]
-
-
 def train_command(results: Path, data: Path, *overrides: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "cosmos_core.cli",
-        "cosmos-embed1",
-        "train",
-        "-e",
-        "finetune_tiny",
-        f"results_dir={results}",
-        "dataset.train_dataset.workers=0",
-        "train.checkpoint_iter=2",
-        "train.validation_iter=100",
-        *data_overrides(data),
-        *overrides,
-    ]
+    settings = ["dataset.train_dataset.workers=0", "train.checkpoint_iter=2", "train.validation_iter=100"]
+    return [sys.executable, "-m", "cosmos_core.cli", *tiny_train_argv(results, data, *settings, *overrides)]
 
 
 def limited_file_size(limit: int):
