@@ -7,6 +7,16 @@ from hypothesis import settings
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Ray and LanceDB (the curation tests): no usage reports, no auth prompts, no Rust log noise.
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+os.environ.setdefault("LANCE_LOG", "error")
+
+try:  # Ray installs its own warning filters on first import: import it before pytest sets up its own.
+    import ray  # noqa: F401
+    import ray.data  # noqa: F401
+except ImportError:
+    pass
 
 # The property tests (test_fuzz*.py) run a fixed, derandomized budget in CI: the same examples every
 # run, all of them together in a few seconds. HYPOTHESIS_PROFILE=fuzz searches far longer (and randomly).

@@ -17,6 +17,21 @@ ACTIONS = {
     ),
     "summary": Action("cosmos_embed.tasks.summary:run", "parameter counts of the configured network (no weights)"),
     "export": Action("cosmos_embed.tasks.export:run", "export a checkpoint to ONNX or the Hugging Face layout"),
+    "index": Action(
+        "cosmos_embed.tasks.index:run",
+        "embed dataset.inference_dataset into a LanceDB clip index at index.uri (incremental; index.engine=ray)",
+        validator="cosmos_embed.curation.checks:validate_index",
+    ),
+    "dedup": Action(
+        "cosmos_embed.tasks.dedup:run",
+        "semantic deduplication of an index (k-means + in-cluster cosine, SemDeDup): keep/remove lists",
+        validator="cosmos_embed.curation.checks:validate_dedup",
+    ),
+    "filter": Action(
+        "cosmos_embed.tasks.filter:run",
+        "keep the clips of an index that match filter.positive_texts and not filter.negative_texts (VAD-R1 JSONL)",
+        validator="cosmos_embed.curation.checks:validate_filter",
+    ),
 }
 
 

@@ -31,6 +31,8 @@ def validate_experiment(config: ExperimentConfig, action: str, host: PluginHost)
     for split in DATASETS_BY_ACTION.get(action, ()):
         if split == "val_dataset" and not has_validation_data(config):
             continue  # no validation set configured: training runs without validation (and says so)
+        if split == "inference_dataset" and config.inference.index:
+            continue  # inference.index: the queries search the index, the dataset is not read
         problems += dataset_problems(getattr(config.dataset, split), f"dataset.{split}", host.datasets)
     if action == "train":
         problems += loop_settings(config.train).problems() + device_problems(config.train)

@@ -1,5 +1,6 @@
 """``cosmos-run cosmos-embed1 inference``: text-to-video and video-to-video top-K search.
 
+With ``inference.index`` the search runs over a clip index instead (:mod:`cosmos_embed.curation.search`).
 With ``inference.num_gpus`` > 1 (or under torchrun) every rank encodes its share of the search
 database (:mod:`cosmos_embed.corpus`); rank 0 encodes the queries, searches and writes the outputs.
 """
@@ -44,6 +45,12 @@ def _search(config: ExperimentConfig, ctx: RunContext, run: Run) -> None:
     out = run.folder
     network, _ = network_from_checkpoint(settings.checkpoint, config.model, "inference.checkpoint")
     encoder = Encoder.create(network, config.model.precision, run.dist.device)
+    if settings.index:
+        if run.is_main:
+            from cosmos_embed.curation.search import search_index
+
+            search_index(config, encoder, out)
+        return
     fingerprint = cache_fingerprint(db_cfg, encoder)
     data_cfg = frames_for(db_cfg, encoder.network, "dataset.inference_dataset")
     skips = SkipLog()
