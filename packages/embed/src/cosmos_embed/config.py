@@ -75,6 +75,13 @@ class ModelConfig:
     )
     pretrained_model_strict: bool = option(True, help="Strict state_dict matching when loading pretrained weights.")
     precision: Precision = option("bf16", help="Precision for evaluation and inference: bf16, fp16 or fp32.")
+    compile: bool = option(
+        False,
+        help="Encode videos in evaluate and inference through torch.compile (inductor): one graph at the "
+        "dataset's batch_size, the last batch padded to it; the first batch pays the compile time (tens of "
+        "seconds). Falls back to eager, with a warning, where inductor cannot run. "
+        "COSMOS_EMBED_COMPILE_MODE=reduce-overhead adds CUDA graphs on GPUs (our extension).",
+    )
     input_hw: list[int] = option(
         help="Data-loader input resolution [H, W] (TAO). Accepted for spec compatibility: in cosmos-run each "
         "dataset's `resolution` decides the loaded frame size, and evaluation follows the checkpoint's network.",

@@ -7,6 +7,13 @@ gathering, sorting by batch puts them back in corpus order: the result does not 
 of ranks. Ranks advance in windows of one batch each and stop together once the clips encoded so far
 (counted in corpus order) reach the cap; with ``lockstep`` (FSDP, whose forwards are collective) a
 rank without a batch in the last window runs one dummy clip so that its peers do not wait forever.
+
+Decoding overlaps the model twice over: the DataLoader's workers decode ``prefetch_factor`` batches
+each ahead (a bounded queue, pinned on CUDA), and on CUDA each batch's forward is only launched
+(:meth:`Encoder.videos_async`, a non-blocking copy from pinned memory) and read back after the next
+batch has been fetched, so the main process never waits on the device while the loader has a batch.
+The window's clip count is summed across ranks before the launch, so that sum's sync does not wait on
+the forward just started.
 """
 
 from __future__ import annotations
@@ -65,31 +72,37 @@ def encode_dataset(
     loaded = iter(build_dataloader(dataset, cfg, sampler=indices)) if indices else iter(())
     parts: list[tuple[int, torch.Tensor, list[dict[str, Any]]]] = []
     batch_skips: list[tuple[int, list[dict[str, str]]]] = []
+    launch = getattr(encoder, "videos_async", encoder.videos)
+    pending: tuple[int, torch.Tensor, list[dict[str, Any]]] | None = None  # the forward in flight
     done = 0
     bar = _progress_bar(total, rank == 0)
     try:
         for window in range(-(-len(batches) // world)):
             k = window * world + rank
-            rows = 0
-            if k < len(batches):
-                batch = next(loaded)
+            batch = next(loaded) if k < len(batches) else None  # decoded by workers while the device computes
+            rows = 0 if batch is None else int(batch["video"].shape[0])
+            if batch is not None:
                 batch_skips.append((k, list(batch["skipped"])))
-                rows = int(batch["video"].shape[0])
-                if rows:
-                    records = [
-                        {"path": p, "caption": c, "label": int(lbl)}
-                        for p, c, lbl in zip(batch["path"], batch["caption"], batch["label"], strict=True)
-                    ]
-                    parts.append((k, encoder.videos(batch["video"]), records))
-            elif lockstep:
-                encoder.videos(_dummy_clip(cfg))
             encoded = _global_sum(rows, world, dist)
+            if pending is not None:
+                parts.append(_finished(pending))
+                pending = None
+            if rows:
+                records = [
+                    {"path": p, "caption": c, "label": int(lbl)}
+                    for p, c, lbl in zip(batch["path"], batch["caption"], batch["label"], strict=True)
+                ]
+                pending = (k, launch(batch["video"]), records)
+            elif batch is None and lockstep:
+                encoder.videos(_dummy_clip(cfg))
             bar.update(min(encoded, total - done))
             done += encoded
             if rank == 0 and (window + 1) % LOG_EVERY == 0:
                 logger.info("embedded %d/%d clips", min(done, total), total)
             if done >= total:
                 break
+        if pending is not None:
+            parts.append(_finished(pending))
     finally:
         bar.close()
     gathered = gather_objects((parts, batch_skips)) if world > 1 else [(parts, batch_skips)]
@@ -106,6 +119,12 @@ def encode_dataset(
         shares = " + ".join(str(len(rank_parts)) for rank_parts, _ in gathered)
         logger.info("encoded %d clips on %d ranks (%s batches)", len(records), world, shares)
     return embeddings, records
+
+
+def _finished(pending: tuple[int, torch.Tensor, list[dict[str, Any]]]) -> tuple[int, torch.Tensor, list]:
+    """A launched batch with its embeddings on the CPU (waits for its forward)."""
+    k, embeddings, records = pending
+    return k, embeddings.cpu(), records
 
 
 def _global_sum(rows: int, world: int, dist: DistInfo | None) -> int:

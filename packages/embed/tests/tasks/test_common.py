@@ -99,7 +99,7 @@ def test_bf16_on_cpu_runs_the_network_under_autocast_and_stays_close_to_fp32():
     bf16 = Encoder.create(network, "bf16", torch.device("cpu"))
     assert bf16.precision.name == "bf16"  # model.precision=bf16 is honoured on CPU, not dropped to fp32
     seen = []
-    hook = network.visual_encoder.blocks[0].mlp.fc1.register_forward_hook(lambda m, i, out: seen.append(out.dtype))
+    hook = network.visual_encoder.patch_embed.proj.register_forward_hook(lambda m, i, out: seen.append(out.dtype))
     reference, lowered = fp32.videos(videos), bf16.videos(videos)
     hook.remove()
     assert seen == [torch.float32, torch.bfloat16]

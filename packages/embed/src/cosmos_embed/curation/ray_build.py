@@ -68,7 +68,7 @@ class EmbedActor:
         network = CosmosEmbed1(model.network)
         load_state_dict_into(network, state, strict=True, source="the driver's network")
         device = torch.device("cuda" if use_gpu and torch.cuda.is_available() else "cpu")
-        self.encoder = Encoder.create(network, model.precision, device)
+        self.encoder = Encoder.create(network, model.precision, device, compile=model.compile)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         import torch

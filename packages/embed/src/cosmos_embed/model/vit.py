@@ -111,8 +111,61 @@ class Block(nn.Module):
         self.mlp = Mlp(dims, te)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.fused_inference(x):
+            return self._fused(x)
         x = x + self.attn(self.norm1(x))
         return x + self.mlp(self.norm2(x))
+
+    def fused_inference(self, x: torch.Tensor) -> bool:
+        """Whether this forward can run as one native fused encoder-layer kernel.
+
+        It is the op behind PyTorch's own ``nn.TransformerEncoderLayer`` in eval mode (native MHA with
+        the qkv bias and scaling fused, ``addmm`` + GELU fused), so the ViT is at least as fast as that
+        layer; the weights are the same tensors (``qkv`` is ``in_proj``). Used only where that layer
+        itself would use it: no autograd, plain ``nn.Linear`` layers (not Transformer Engine or LoRA),
+        not while ``torch.compile`` traces (inductor fuses the composed ops itself), and not under CUDA
+        autocast. Training and every other case run the composed forward below it.
+        """
+        return (
+            _FUSED_LAYER is not None
+            and not self.training
+            and not torch.is_grad_enabled()
+            and x.dim() == 3
+            and x.device.type in ("cpu", "cuda")
+            and not torch.compiler.is_compiling()
+            and not torch.is_autocast_enabled("cuda")
+            and all(type(m) is nn.Linear for m in (self.attn.qkv, self.attn.proj, self.mlp.fc1, self.mlp.fc2))
+            and self.norm1.eps == self.norm2.eps
+        )
+
+    def _fused(self, x: torch.Tensor) -> torch.Tensor:
+        attn, mlp = self.attn, self.mlp
+        return _FUSED_LAYER(
+            x,
+            x.shape[-1],
+            attn.num_heads,
+            attn.qkv.weight,
+            attn.qkv.bias,
+            attn.proj.weight,
+            attn.proj.bias,
+            True,  # GELU (exact, as nn.GELU())
+            True,  # pre-norm
+            self.norm1.eps,
+            self.norm1.weight,
+            self.norm1.bias,
+            self.norm2.weight,
+            self.norm2.bias,
+            mlp.fc1.weight,
+            mlp.fc1.bias,
+            mlp.fc2.weight,
+            mlp.fc2.bias,
+            None,
+            None,
+        )
+
+
+_FUSED_LAYER = getattr(torch, "_transformer_encoder_layer_fwd", None)
+"""PyTorch's native encoder-layer kernel (what ``nn.TransformerEncoderLayer`` calls in eval), if present."""
 
 
 class EvaViT(nn.Module):

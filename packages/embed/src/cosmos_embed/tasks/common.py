@@ -20,6 +20,8 @@ from cosmos_datasets.config import SingleDatasetConfig
 from cosmos_datasets.selection import build_dataset as build_registered_dataset
 from cosmos_datasets.skips import SkipLog
 from cosmos_embed import embedding_cache
+from cosmos_embed.compiled import CompiledVideoPath, compile_usable
+from cosmos_embed.compiled import compile_mode as resolve_compile_mode
 from cosmos_embed.config import FAMILY, ExperimentConfig, ModelConfig
 from cosmos_embed.corpus import encode_dataset as encode_dataset  # re-exported: the encoding API
 from cosmos_embed.ema import checkpoint_ema, with_ema_weights
@@ -186,22 +188,57 @@ class Embedder(Protocol):
 
 @attrs.frozen
 class Encoder:
-    """A network on a device, in eval mode, with its precision and tokenizer."""
+    """A network on a device, in eval mode, with its precision and tokenizer: the one encoding engine.
+
+    Evaluate, inference and the index build all encode through :meth:`videos` (via
+    :func:`~cosmos_embed.corpus.encode_dataset` for a corpus). Clips travel to the device as uint8 (a
+    quarter of float32's bytes; the network normalises them there), without blocking when the loader
+    pinned them; the forward runs under ``precision``'s autocast (bf16 on CPUs too) and, with
+    ``compiled`` (``model.compile``), through :class:`~cosmos_embed.compiled.CompiledVideoPath`.
+    """
 
     network: Embedder
     tokenizer: TextTokenizer
     device: torch.device
     precision: Any
+    compiled: CompiledVideoPath | None = None
 
     @classmethod
-    def create(cls, network: CosmosEmbed1, precision: str, device: torch.device) -> Encoder:
+    def create(
+        cls,
+        network: CosmosEmbed1,
+        precision: str,
+        device: torch.device,
+        compile: bool = False,
+        compile_mode: str | None = None,
+        compile_backend: str = "inductor",
+    ) -> Encoder:
+        """``compile`` (``model.compile``) compiles the video path; where inductor cannot run it warns
+        and stays eager. ``compile_mode`` defaults to ``$COSMOS_EMBED_COMPILE_MODE`` or ``default``."""
         network = network.to(device).eval()
-        return cls(network, build_tokenizer(network.config), device, resolve_precision(precision, device))
+        compiled = None
+        if compile:
+            reason = compile_usable(device) if compile_backend == "inductor" else None
+            if reason is None:
+                compiled = CompiledVideoPath(network, resolve_compile_mode(device, compile_mode), compile_backend)
+            else:
+                logger.warning("model.compile=true but %s; encoding eagerly", reason)
+        return cls(network, build_tokenizer(network.config), device, resolve_precision(precision, device), compiled)
 
     @torch.no_grad()
     def videos(self, videos: torch.Tensor) -> torch.Tensor:
+        """Embeddings [B, E] (float32, on the CPU) of clips [B, T, 3, H, W]."""
+        return self.videos_async(videos).cpu()
+
+    @torch.no_grad()
+    def videos_async(self, videos: torch.Tensor) -> torch.Tensor:
+        """Like :meth:`videos`, but left on the device: on CUDA the forward may still be running when
+        this returns (``.cpu()`` waits for it), so the caller can fetch the next batch meanwhile."""
+        videos = videos.to(self.device, non_blocking=videos.is_pinned())
         with self.precision.autocast():
-            return self.network.get_video_embeddings(videos.to(self.device)).visual_proj.float().cpu()
+            if self.compiled is not None:
+                return self.compiled(videos).float()
+            return self.network.get_video_embeddings(videos).visual_proj.float()
 
     @torch.no_grad()
     def texts(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:

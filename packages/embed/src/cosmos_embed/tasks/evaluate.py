@@ -107,4 +107,4 @@ def _evaluate(config: ExperimentConfig, ctx: RunContext, run: Run) -> dict | Non
 
 def _encoder(config: ExperimentConfig, device: torch.device) -> Encoder:
     network, _ = network_from_checkpoint(config.evaluate.checkpoint, config.model, "evaluate.checkpoint")
-    return Encoder.create(network, config.model.precision, device)
+    return Encoder.create(network, config.model.precision, device, compile=config.model.compile)

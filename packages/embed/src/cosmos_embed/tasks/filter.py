@@ -44,7 +44,7 @@ def _filter(config: ExperimentConfig, run) -> None:
         "preprocessing": index.state.fingerprint.get("preprocessing"),
     }
     check_fingerprint(index.state.fingerprint, wanted, f"index.uri={config.index.uri}")
-    encoder = Encoder.create(network, config.model.precision, run.dist.device)
+    encoder = Encoder.create(network, config.model.precision, run.dist.device, compile=config.model.compile)
     positives = encoder.texts(list(settings.positive_texts)).numpy()
     negatives = encoder.texts(list(settings.negative_texts)).numpy()
     total = index.count(settings.where)

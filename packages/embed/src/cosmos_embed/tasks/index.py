@@ -71,7 +71,7 @@ def _build(config: ExperimentConfig, ctx: RunContext, run: Run) -> None:
 
             encode_ray(config.ray, network, model_cfg, dataset, data_cfg.batch_size, writer, order)
         elif order:
-            encoder = Encoder.create(network, config.model.precision, run.dist.device)
+            encoder = Encoder.create(network, config.model.precision, run.dist.device, compile=config.model.compile)
             encode_local(encoder, dataset, data_cfg, writer, order)
     finally:
         writer.close()

@@ -44,7 +44,7 @@ def _search(config: ExperimentConfig, ctx: RunContext, run: Run) -> None:
     db_cfg = config.dataset.inference_dataset
     out = run.folder
     network, _ = network_from_checkpoint(settings.checkpoint, config.model, "inference.checkpoint")
-    encoder = Encoder.create(network, config.model.precision, run.dist.device)
+    encoder = Encoder.create(network, config.model.precision, run.dist.device, compile=config.model.compile)
     if settings.index:
         if run.is_main:
             from cosmos_embed.curation.search import search_index

@@ -1,0 +1,433 @@
+"""The Cosmos-Embed1 encoding engine against its references, measured side by side in one run.
+
+    python benchmarks/embed_engine.py                                 # every section, CPU-sized
+    python benchmarks/embed_engine.py --sections model e2e --clips 16
+    python benchmarks/embed_engine.py --record benchmarks/results/embed_engine.md
+
+Sections (each variant is timed in interleaved rounds, so the machine's load hits all alike; medians):
+
+- ``model``: clips/s of the tiny network through ``Encoder`` in fp32, bf16 (autocast) and compiled
+  (inductor, ``model.compile``), and the time of its ViT block stack against a same-shape stack of
+  PyTorch's fused ``nn.TransformerEncoderLayer`` (pre-norm, GELU, eval: its native fast path in
+  fp32). At 224p only ``--blocks-224p`` of the 39 EVA-ViT-g blocks run (one 8-frame clip: 2,056
+  tokens of width 1408), the full model being ~30-60 s per clip on 2 CPU cores; the clip rate is
+  projected from them (ViT blocks are ~97% of the model's FLOPs).
+- ``e2e``: the engine (``encode_dataset`` over the ``vad_r1`` dataset of generated H.264 clips at
+  720p and 224p, decoded by DataLoader workers) against (a) the model alone on the same clips
+  pre-decoded and (b) decoding alone (the same DataLoader, no model). Target: engine >= 0.9 x the
+  slower of (a) and (b), i.e. decode and model overlap instead of adding up.
+- ``finetune``: a training step with the visual encoder frozen (contrastive loss, AdamW, bf16
+  autocast): samples/s and MFU = FLOPs actually computed (``FlopCounterMode``, forward + backward)
+  per second / the device's peak. On CUDA the peak is the datasheet's dense bf16 figure where the
+  GPU is known; on CPUs (and unknown GPUs) it is a measured large-GEMM rate, so CPU MFU reads as
+  "share of what this machine's matmul reaches".
+- ``memory``: peak bytes per clip in a batch (the slope between two batch sizes): CUDA allocator
+  peaks on GPUs; on CPUs the peak RSS (Linux VmHWM, reset before the forward) of a fresh process per
+  batch size.
+
+The network weights are random (speed does not depend on them). Results are printed as markdown and,
+with --record, appended to a file with the machine, the command and the date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+NOMINAL_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L40S": 362.0}
+"""Dense bf16 peaks (datasheets) of GPUs by name fragment."""
+
+
+def machine() -> str:
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name()} (torch {torch.__version__})"
+    cpu = platform.processor() or platform.machine()
+    return f"CPU {cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads (torch {torch.__version__})"
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def rounds(variants: dict[str, Callable[[], object]], count: int, device: torch.device, warmup: int = 1) -> dict:
+    """Seconds of each variant per round, the variants taking turns within every round."""
+    for run in variants.values():
+        for _ in range(warmup):
+            run()
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(count):
+        for name, run in variants.items():
+            sync(device)
+            start = time.perf_counter()
+            run()
+            sync(device)
+            seconds[name].append(time.perf_counter() - start)
+    return seconds
+
+
+def paired_ratio(numerator: list[float], denominator: list[float]) -> str:
+    ratios = [a / b for a, b in zip(numerator, denominator, strict=True)]
+    return f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+
+
+def random_network(name: str, device: torch.device) -> nn.Module:
+    from cosmos_embed.model.embed1 import CosmosEmbed1
+    from cosmos_embed.model.presets import preset
+
+    with torch.device("meta"):
+        network = CosmosEmbed1(preset(name))
+    network = network.to_empty(device=device)
+    network.init_weights()
+    return network.eval()
+
+
+def reference_stack(dims, depth: int) -> nn.Module:
+    """PyTorch's own pre-norm GELU encoder layers in the ViT's shape (eval: the fused fast path)."""
+    layer = nn.TransformerEncoderLayer(
+        dims.width,
+        dims.num_heads,
+        dims.mlp_dim,
+        dropout=0.0,
+        activation="gelu",
+        layer_norm_eps=dims.layer_norm_eps,
+        batch_first=True,
+        norm_first=True,
+    )
+    return nn.TransformerEncoder(layer, depth, enable_nested_tensor=False).eval()
+
+
+def block_runner(blocks, x: torch.Tensor, dtype: torch.dtype | None, device: torch.device) -> Callable[[], object]:
+    def run() -> object:
+        with torch.no_grad(), torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+            y = x
+            for block in blocks:
+                y = block(y)
+            return y
+
+    return run
+
+
+# -------------------------------------------------------------------------------------------------
+# model only
+# -------------------------------------------------------------------------------------------------
+
+
+def model_section(args: argparse.Namespace, device: torch.device) -> list[str]:
+    from cosmos_embed.compiled import compile_usable
+    from cosmos_embed.model.dims import vit_dims
+    from cosmos_embed.model.presets import preset
+    from cosmos_embed.tasks.common import Encoder
+
+    lines = ["### Model only", ""]
+    network = random_network("tiny", device)
+    cfg = network.config
+    batch = args.batch_size
+    videos = torch.randint(0, 256, (batch, cfg.num_video_frames, 3, *cfg.spatial_resolution), dtype=torch.uint8)
+    encoders = {"fp32": Encoder.create(network, "fp32", device), "bf16": Encoder.create(network, "bf16", device)}
+    unusable = compile_usable(device)
+    if args.compile and unusable is None:
+        for precision in ("fp32", "bf16"):
+            encoder = Encoder.create(network, precision, device, compile=True)
+            start = time.perf_counter()
+            encoder.videos(videos)
+            lines.append(f"compile ({precision}, tiny): first batch {time.perf_counter() - start:.1f} s")
+            encoders[f"compiled {precision}"] = encoder
+    elif args.compile:
+        lines.append(f"compiled variants skipped: {unusable}")
+    reference = encoders["fp32"].videos(videos)
+    drift = {
+        name: torch.nn.functional.cosine_similarity(enc.videos(videos), reference).min().item()
+        for name, enc in encoders.items()
+    }
+    seconds = rounds({name: lambda e=enc: e.videos(videos) for name, enc in encoders.items()}, args.rounds, device)
+    lines += ["", f"tiny network, batch {batch} clips of {cfg.num_video_frames}x{cfg.spatial_resolution}:", ""]
+    lines += ["| variant | clips/s | time vs fp32 eager (paired) | min cosine vs fp32 eager |", "|---|---|---|---|"]
+    for name, times in seconds.items():
+        rate = batch / statistics.median(times)
+        lines.append(f"| {name} | {rate:.3g} | {paired_ratio(times, seconds['fp32'])} | {drift[name]:.6f} |")
+
+    lines += [
+        "",
+        "ViT block stack vs same-shape `nn.TransformerEncoderLayer` stack (time ratio ours/reference, "
+        "paired per round; < 1 is faster):",
+        "",
+    ]
+    lines += ["| preset | blocks | tokens x width | precision | ours ms | reference ms | ours/reference |",
+              "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for name, depth, frames, count in (("tiny", None, batch * cfg.num_video_frames, args.rounds),
+                                       ("224p", args.blocks_224p, 8, args.rounds_224p)):  # fmt: skip
+        if name == "224p" and depth == 0:
+            continue
+        dims = vit_dims(preset(name))
+        depth = depth or dims.depth
+        tokens = 1 + (preset(name).spatial_resolution[0] // dims.patch_size) ** 2
+        torch.manual_seed(0)
+        ours = (network.visual_encoder.blocks if name == "tiny" else _blocks(dims, depth)).to(device).eval()
+        ref = reference_stack(dims, depth).to(device)
+        x = torch.randn(frames, tokens, dims.width, device=device)
+        for label, dtype in (("fp32", None), ("bf16", torch.bfloat16)):
+            times = rounds({"ours": block_runner(ours, x, dtype, device),
+                            "ref": block_runner(ref.layers, x, dtype, device)}, count, device)  # fmt: skip
+            ms = {k: 1000 * statistics.median(v) for k, v in times.items()}
+            lines.append(
+                f"| {name} | {depth} of {dims.depth} | {frames}x{tokens} x {dims.width} | {label} | {ms['ours']:.1f} | "
+                f"{ms['ref']:.1f} | {paired_ratio(times['ours'], times['ref'])} |"
+            )
+            if name == "224p":
+                clip_s = ms["ours"] / 1000 * dims.depth / depth * 8 / frames
+                lines.append(f"|  |  |  | projected 224p clip rate ({label}): {1 / clip_s:.3g} clips/s |  |  |  |")
+    return lines
+
+
+def _blocks(dims, depth: int) -> nn.ModuleList:
+    from cosmos_embed.model.vit import Block
+
+    blocks = nn.ModuleList(Block(dims, None, False) for _ in range(depth))
+    for block in blocks:
+        for module in block.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.trunc_normal_(module.weight, std=dims.init_std)
+                nn.init.zeros_(module.bias)
+    return blocks
+
+
+# -------------------------------------------------------------------------------------------------
+# end to end from mp4
+# -------------------------------------------------------------------------------------------------
+
+
+def e2e_section(args: argparse.Namespace, device: torch.device, folder: Path) -> list[str]:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from cosmos_core.plugins import load_plugins
+    from cosmos_datasets.config import SingleDatasetConfig
+    from cosmos_datasets.loader import build_dataloader
+    from cosmos_datasets.samples import write_video
+    from cosmos_datasets.skips import SkipLog
+    from cosmos_embed.corpus import encode_dataset
+    from cosmos_embed.tasks.common import Encoder
+    from loader_throughput import FPS, SIZES, clip_list, render
+
+    network = random_network("tiny", device)
+    cfg = network.config
+    encoder = Encoder.create(network, args.e2e_precision, device)
+    host = load_plugins()
+    workers = args.workers if args.workers is not None else max(1, min(4, (os.cpu_count() or 2) - 1))
+    lines = ["### End to end from mp4", "",
+             f"tiny network ({encoder.precision.name}), batch {args.batch_size}, {args.clips} clips per pass, "
+             f"{workers} DataLoader worker(s), frames decoded and scaled to {cfg.spatial_resolution} by decord:", "",
+             "| source | engine clips/s | (a) model only | (b) decode only | engine / min(a, b), paired | target 0.9 |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for size in args.sizes:
+        rendered = [write_video(folder / f"{size}_{i}.mp4", render(SIZES[size], i), fps=FPS) for i in range(2)]
+        (folder / size).mkdir()
+        clips = clip_list(folder / size, rendered, args.clips)
+        metadata = folder / f"{size}.json"
+        metadata.write_text(json.dumps([{"path": str(c), "anomaly_type": "a red square"} for c in clips]))
+        data_cfg = SingleDatasetConfig(
+            dataset_type="vad_r1", metadata=str(metadata), workers=workers, drop_last=False,
+            batch_size=args.batch_size, num_video_frames=cfg.num_video_frames, resolution=list(cfg.spatial_resolution),
+        )  # fmt: skip
+        dataset = host.datasets.get("vad_r1")(data_cfg, training=False)
+        decoded = [batch["video"] for batch in build_dataloader(dataset, data_cfg)]
+        assert sum(len(v) for v in decoded) == args.clips, "some generated clips did not decode"
+
+        def engine(dataset=dataset, data_cfg=data_cfg) -> object:
+            return encode_dataset(encoder, dataset, data_cfg, SkipLog())
+
+        def model_only(decoded=decoded) -> object:
+            return [encoder.videos(v) for v in decoded]
+
+        def decode_only(dataset=dataset, data_cfg=data_cfg) -> object:
+            return sum(len(batch["video"]) for batch in build_dataloader(dataset, data_cfg))
+
+        times = rounds({"engine": engine, "model": model_only, "decode": decode_only}, args.e2e_rounds, device, 0)
+        slower = [max(m, d) for m, d in zip(times["model"], times["decode"], strict=True)]
+        share = statistics.median(s / e for s, e in zip(slower, times["engine"], strict=True))
+        rate = {k: args.clips / statistics.median(v) for k, v in times.items()}
+        lines.append(
+            f"| {size} ({SIZES[size][1]}x{SIZES[size][0]}) | {rate['engine']:.3g} | {rate['model']:.3g} | "
+            f"{rate['decode']:.3g} | {paired_ratio(slower, times['engine'])} | {'met' if share >= 0.9 else 'missed'} |"
+        )
+    return lines
+
+
+# -------------------------------------------------------------------------------------------------
+# fine-tune step, frozen visual encoder
+# -------------------------------------------------------------------------------------------------
+
+
+def peak_flops(device: torch.device, dtype: torch.dtype) -> tuple[float, str]:
+    """The device's peak FLOP/s in ``dtype`` and where the figure comes from."""
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name()
+        for key, tflops in NOMINAL_BF16_TFLOPS.items():
+            if key in name and dtype == torch.bfloat16:
+                return tflops * 1e12, f"{key} datasheet dense bf16"
+    size = 4096 if device.type == "cuda" else 1536
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    times = rounds({"gemm": lambda: a @ a}, 5, device)["gemm"]
+    return 2 * size**3 / min(times), f"measured {size}^2 {str(dtype).removeprefix('torch.')} GEMM"
+
+
+def finetune_section(args: argparse.Namespace, device: torch.device) -> list[str]:
+    from cosmos_embed.text.tokenizer import build_tokenizer
+    from torch.utils.flop_counter import FlopCounterMode
+
+    network = random_network("tiny", device).train()
+    network.freeze_visual_encoder()
+    cfg = network.config
+    batch = args.batch_size
+    videos = torch.randint(0, 256, (batch, cfg.num_video_frames, 3, *cfg.spatial_resolution), dtype=torch.uint8,
+                           device=device)  # fmt: skip
+    tokens = build_tokenizer(cfg)([f"clip number {i} with a red square" for i in range(batch)])
+    ids, mask = tokens["input_ids"].to(device), tokens["attention_mask"].to(device)
+    optimizer = torch.optim.AdamW([p for p in network.parameters() if p.requires_grad], lr=1e-4)
+    targets = torch.arange(batch, device=device)
+
+    def step() -> object:
+        with torch.autocast(device.type, dtype=torch.bfloat16):
+            out = network(videos, ids, mask)
+            logits = network.logit_scale.exp() * out.visual_proj @ out.text_proj.t()
+            loss = (nn.functional.cross_entropy(logits, targets) + nn.functional.cross_entropy(logits.t(), targets)) / 2
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        return loss
+
+    step()
+    counter = FlopCounterMode(display=False)
+    with counter:
+        step()
+    flops = counter.get_total_flops()
+    seconds = statistics.median(rounds({"step": step}, args.rounds, device)["step"])
+    peak, source = peak_flops(device, torch.bfloat16)
+    trainable = sum(p.numel() for p in network.parameters() if p.requires_grad)
+    return ["### Fine-tune step, visual encoder frozen", "",
+            f"tiny network, batch {batch}, bf16 autocast, AdamW over {trainable:,} trainable parameters:", "",
+            "| samples/s | ms/step | GFLOP/step (computed) | achieved GFLOP/s | peak GFLOP/s (source) | MFU |",
+            "|---|---|---|---|---|---|",
+            f"| {batch / seconds:.3g} | {1000 * seconds:.1f} | {flops / 1e9:.2f} | {flops / seconds / 1e9:.1f} | "
+            f"{peak / 1e9:.0f} ({source}) | {flops / seconds / peak:.1%} |"]  # fmt: skip
+
+
+# -------------------------------------------------------------------------------------------------
+# memory
+# -------------------------------------------------------------------------------------------------
+
+
+def memory_probe(preset_name: str, batch: int, precision: str) -> int:
+    """Peak bytes of one forward of ``batch`` clips above the peak after building (this process)."""
+    from cosmos_embed.tasks.common import Encoder
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    network = random_network(preset_name, device)
+    encoder = Encoder.create(network, precision, device)
+    cfg = network.config
+    videos = torch.randint(0, 256, (batch, cfg.num_video_frames, 3, *cfg.spatial_resolution), dtype=torch.uint8)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        encoder.videos(videos)
+        return torch.cuda.max_memory_allocated() - base
+    base = _resident_bytes(reset_peak=True)  # Linux: writing 5 to clear_refs resets the peak RSS
+    encoder.videos(videos)
+    return _resident_bytes(peak=True) - base
+
+
+def _resident_bytes(peak: bool = False, reset_peak: bool = False) -> int:
+    """This process's resident bytes now (VmRSS) or at peak since the last reset (VmHWM)."""
+    if reset_peak:
+        Path("/proc/self/clear_refs").write_text("5")
+    key = "VmHWM:" if peak else "VmRSS:"
+    line = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith(key))
+    return int(line.split()[1]) * 1024
+
+
+def memory_section(args: argparse.Namespace, device: torch.device) -> list[str]:
+    lines = ["### Memory", "", "| preset | precision | peak at batch 1 | peak at batch B | bytes per clip (slope) |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    low, high = 1, args.batch_size
+    for precision in ("fp32", "bf16"):
+        peaks = []
+        for batch in (low, high):
+            if device.type == "cuda":
+                peaks.append(memory_probe("tiny", batch, precision))
+            else:  # RSS peaks only grow: one fresh process per measurement
+                command = [sys.executable, __file__, "--memory-probe", f"tiny,{batch},{precision}"]
+                peaks.append(
+                    int(subprocess.run(command, check=True, capture_output=True, text=True).stdout.split()[-1])
+                )
+        per_clip = (peaks[1] - peaks[0]) / (high - low)
+        lines.append(f"| tiny | {precision} | {peaks[0] / 2**20:.1f} MiB | {peaks[1] / 2**20:.1f} MiB (B={high}) | "
+                     f"{per_clip / 2**20:.2f} MiB |")  # fmt: skip
+    return lines
+
+
+# -------------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sections", nargs="+", default=["model", "e2e", "finetune", "memory"],
+                        choices=["model", "e2e", "finetune", "memory"])  # fmt: skip
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per tiny measurement")
+    parser.add_argument("--blocks-224p", type=int, default=2, help="EVA-ViT-g blocks timed at 224p (0: skip)")
+    parser.add_argument("--rounds-224p", type=int, default=3)
+    parser.add_argument("--no-compile", dest="compile", action="store_false", help="skip the compiled variants")
+    parser.add_argument("--clips", type=int, default=32, help="clips per end-to-end pass")
+    parser.add_argument("--sizes", nargs="+", default=["720p", "224p"], choices=["720p", "224p"])
+    parser.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: cores - 1, 1..4)")
+    parser.add_argument("--e2e-precision", default="bf16", choices=["fp32", "bf16"])
+    parser.add_argument("--e2e-rounds", type=int, default=3)
+    parser.add_argument("--record", type=Path, help="append the results to this markdown file")
+    parser.add_argument("--memory-probe", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_probe:
+        name, batch, precision = args.memory_probe.split(",")
+        print(memory_probe(name, int(batch), precision))
+        return
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    started = time.perf_counter()
+    lines = [f"## {datetime.date.today()}: {machine()}", "",
+             f"Command: `python benchmarks/embed_engine.py {shlex.join(sys.argv[1:])}`", ""]  # fmt: skip
+    with tempfile.TemporaryDirectory() as scratch:
+        for section in args.sections:
+            if section == "model":
+                part = model_section(args, device)
+            elif section == "e2e":
+                part = e2e_section(args, device, Path(scratch))
+            elif section == "finetune":
+                part = finetune_section(args, device)
+            else:
+                part = memory_section(args, device)
+            print("\n".join(part) + "\n", flush=True)
+            lines += [*part, ""]
+    lines.append(f"Total wall time {time.perf_counter() - started:.0f} s.")
+    print(lines[-1])
+    if args.record:
+        if not args.record.exists():
+            args.record.write_text("# Cosmos-Embed1 encoding engine\n\nScript: `benchmarks/embed_engine.py` "
+                                   "(see its docstring for what each section compares).\n\n")  # fmt: skip
+        with args.record.open("a") as handle:
+            handle.write("\n".join(lines) + "\n\n")
+
+
+if __name__ == "__main__":
+    main()
