@@ -121,8 +121,15 @@ class IndexWriter:
 
 
 def encode_local(encoder: Any, dataset: Any, cfg: SingleDatasetConfig, writer: IndexWriter, order: list[int]) -> None:
-    """Embed the dataset items ``order`` in this process, in batches of ``cfg.batch_size``."""
+    """Embed the dataset items ``order`` in this process, in batches of ``cfg.batch_size``.
+
+    As :func:`cosmos_embed.corpus.encode_dataset` does, each batch's forward is launched
+    (``Encoder.videos_async``) before the next batch is taken from the loader and read back after, so on
+    a GPU decoding and the model overlap.
+    """
     cfg = attrs.evolve(cfg, drop_last=False)
+    launch = getattr(encoder, "videos_async", encoder.videos)
+    pending: tuple[Any, ...] | None = None  # the batch whose forward is in flight
     for k, batch in enumerate(build_dataloader(dataset, cfg, sampler=order)):
         asked = order[k * cfg.batch_size : (k + 1) * cfg.batch_size]
         got = [int(i) for i in batch["index"]]
@@ -130,5 +137,13 @@ def encode_local(encoder: Any, dataset: Any, cfg: SingleDatasetConfig, writer: I
             i: (c, int(lbl), p)
             for i, c, lbl, p in zip(got, batch["caption"], batch["label"], batch["path"], strict=True)
         }
-        vectors = encoder.videos(batch["video"]).numpy() if got else None
-        writer.put(asked, embedded, vectors, {s["path"]: s["reason"] for s in batch["skipped"]})
+        launched = launch(batch["video"]) if got else None
+        if pending is not None:
+            _write(writer, *pending)
+        pending = (asked, embedded, launched, {s["path"]: s["reason"] for s in batch["skipped"]})
+    if pending is not None:
+        _write(writer, *pending)
+
+
+def _write(writer: IndexWriter, asked: list[int], embedded: Mapping[int, Any], launched: Any, reasons: Any) -> None:
+    writer.put(asked, embedded, None if launched is None else launched.cpu().numpy(), reasons)
