@@ -2,7 +2,13 @@
 
 import os
 
-from hypothesis import settings
+if "PYTEST_XDIST_WORKER" in os.environ:
+    # Under `pytest -n N` the N workers already fill the cores: one compute thread each (inherited by
+    # the torchrun and CLI subprocesses the tests start) instead of every process taking every core.
+    # Set before anything imports torch, which reads it once.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+from hypothesis import settings  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("WANDB_MODE", "disabled")
