@@ -19,5 +19,10 @@ def preprocessing(cfg: SingleDatasetConfig) -> dict[str, Any]:
     }
 
 
+def model_digest(network: Any) -> str:
+    """The digest of a network's weights in the released key layout (what an index row was embedded with)."""
+    return weights_digest(export_state_dict(network))
+
+
 def index_fingerprint(network: Any, cfg: SingleDatasetConfig) -> dict[str, Any]:
-    return {"model": weights_digest(export_state_dict(network)), "preprocessing": preprocessing(cfg)}
+    return {"model": model_digest(network), "preprocessing": preprocessing(cfg)}

@@ -18,9 +18,8 @@ from cosmos_datasets.video import read_clip
 
 from cosmos_embed.config import ExperimentConfig
 from cosmos_embed.curation.contact_sheet import write_contact_sheet
+from cosmos_embed.curation.fingerprint import model_digest
 from cosmos_embed.curation.index_table import ClipIndex, check_fingerprint
-from cosmos_embed.embedding_cache import weights_digest
-from cosmos_embed.model.loading import export_state_dict
 
 logger = logging.getLogger("cosmos.embed")
 
@@ -32,7 +31,7 @@ def search_index(config: ExperimentConfig, encoder: Any, out: Path) -> Path:
     settings = config.inference
     index = ClipIndex.open(settings.index, "inference.index")
     prep = index.state.fingerprint.get("preprocessing") or {}
-    wanted = {"model": weights_digest(export_state_dict(encoder.network)), "preprocessing": prep}
+    wanted = {"model": model_digest(encoder.network), "preprocessing": prep}
     check_fingerprint(index.state.fingerprint, wanted, f"inference.index={settings.index}")
     where = settings.index_filter
     results: dict[str, Any] = {

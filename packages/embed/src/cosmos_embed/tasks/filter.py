@@ -15,10 +15,9 @@ from cosmos_core.io import write_json_atomically
 from cosmos_core.run import RunContext
 from cosmos_embed.config import ExperimentConfig
 from cosmos_embed.curation.filter import keep_mask, merge_by_video, vad_r1_entry
+from cosmos_embed.curation.fingerprint import model_digest
 from cosmos_embed.curation.index_table import ClipIndex, check_fingerprint
 from cosmos_embed.curation.jsonl import write_jsonl
-from cosmos_embed.embedding_cache import weights_digest
-from cosmos_embed.model.loading import export_state_dict
 from cosmos_embed.tasks.common import Encoder, network_from_checkpoint
 
 logger = logging.getLogger("cosmos.embed")
@@ -40,7 +39,7 @@ def _filter(config: ExperimentConfig, run) -> None:
     index = ClipIndex.open(config.index.uri, "index.uri")
     network, _ = network_from_checkpoint(config.inference.checkpoint, config.model, "inference.checkpoint")
     wanted = {
-        "model": weights_digest(export_state_dict(network)),
+        "model": model_digest(network),
         "preprocessing": index.state.fingerprint.get("preprocessing"),
     }
     check_fingerprint(index.state.fingerprint, wanted, f"index.uri={config.index.uri}")

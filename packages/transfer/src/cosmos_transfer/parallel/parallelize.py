@@ -41,15 +41,33 @@ def parallelize_networks(
     :param fsdp_param_dtype: FSDP mixed precision of the branch (see :func:`apply_data_parallel`).
     :param reshard_after_forward: FSDP frees gathered parameters after forward (gathers again in backward).
     """
+    prepare_networks(
+        networks,
+        activation_checkpointing=activation_checkpointing,
+        frozen_base_dtype=frozen_base_dtype,
+        network_dtype=network_dtype,
+    )
+    if dist.tp_size > 1:
+        apply_tensor_parallel(networks, dist.mesh["tp"], sequence_parallel=sequence_parallel)
+    apply_data_parallel(
+        networks, dist, fsdp=fsdp, reshard_after_forward=reshard_after_forward, param_dtype=fsdp_param_dtype
+    )
+    return networks
+
+
+def prepare_networks(
+    networks: TransferNetworks,
+    *,
+    activation_checkpointing: bool = False,
+    frozen_base_dtype: torch.dtype | None = None,
+    network_dtype: torch.dtype | None = None,
+) -> TransferNetworks:
+    """The layout-independent first step of :func:`parallelize_networks` (dtypes, activation
+    checkpointing), also what a single data-parallel layout without TP or FSDP needs before DDP."""
     if frozen_base_dtype is not None:
         networks.base_model.to(frozen_base_dtype)
     if network_dtype is not None:
         networks.to(network_dtype)
     networks.net.activation_checkpointing = activation_checkpointing
     networks.base_net.activation_checkpointing = activation_checkpointing
-    if dist.tp_size > 1:
-        apply_tensor_parallel(networks, dist.mesh["tp"], sequence_parallel=sequence_parallel)
-    apply_data_parallel(
-        networks, dist, fsdp=fsdp, reshard_after_forward=reshard_after_forward, param_dtype=fsdp_param_dtype
-    )
     return networks

@@ -79,18 +79,18 @@ class TransferTrainingModule(nn.Module):
     def parallelize(self, dist: DistInfo) -> nn.Module:
         """Tensor + sequence parallelism and FSDP on the device mesh when the layout asks for them, else DDP
         over the data-parallel ranks."""
+        from cosmos_transfer.parallel.parallelize import parallelize_networks, prepare_networks
+
         options = self.parallel_options
         if dist.tp_size > 1 or dist.dims.dp_shard > 1 or options.get("fsdp"):
-            from cosmos_transfer.parallel.parallelize import parallelize_networks
-
             parallelize_networks(self.networks, dist, **options)
             return self
-        if options.get("frozen_base_dtype") is not None:
-            self.networks.base_model.to(options["frozen_base_dtype"])
-        if options.get("network_dtype") is not None:
-            self.networks.to(options["network_dtype"])
-        checkpointing = bool(options.get("activation_checkpointing"))
-        self.networks.net.activation_checkpointing = self.networks.base_net.activation_checkpointing = checkpointing
+        prepare_networks(
+            self.networks,
+            activation_checkpointing=bool(options.get("activation_checkpointing")),
+            frozen_base_dtype=options.get("frozen_base_dtype"),
+            network_dtype=options.get("network_dtype"),
+        )
         # The control branch's final layer is trainable but unused by its forward (as in the reference).
         return wrap_ddp(self, dist, find_unused_parameters=True)
 
