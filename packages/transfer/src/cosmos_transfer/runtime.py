@@ -69,9 +69,9 @@ RUNTIME = TransferRuntime()
 def loop_precision(config: TransferExperiment) -> str:
     """``bf16_weights`` when the networks hold bf16 weights themselves (see ``optimizer.master_weights``),
     ``bf16`` autocast over fp32 weights, or ``fp32``."""
-    if config.model.precision != "bfloat16":
-        return "fp32"
-    return "bf16_weights" if config.optimizer.master_weights else "bf16"
+    if config.trains_bf16_weights:
+        return "bf16_weights"
+    return "bf16" if config.model.precision == "bfloat16" else "fp32"
 
 
 def loop_settings(config: TransferExperiment, seed: int, resume_from: str | None = None) -> LoopSettings:
@@ -92,7 +92,7 @@ def loop_settings(config: TransferExperiment, seed: int, resume_from: str | None
             weight_decay=optimizer.weight_decay,
             betas=(float(optimizer.betas[0]), float(optimizer.betas[1])) if len(optimizer.betas) == 2 else (0, 0),
             eps=optimizer.eps,
-            master_weights=optimizer.master_weights and config.model.precision == "bfloat16",
+            master_weights=config.trains_bf16_weights,
         ),
         schedule=ScheduleSettings(
             warmup_steps=scheduler.warm_up_steps[0] if scheduler.warm_up_steps else 0,

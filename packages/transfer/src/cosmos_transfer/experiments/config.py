@@ -229,3 +229,9 @@ class TransferExperiment:
     model: ModelConfig = option(help="Networks, diffusion and tokenizer.", factory=ModelConfig)
     dataloader_train: DataloaderConfig = option(help="Training data.", factory=DataloaderConfig)
     generate: GenerateConfig = option(help="The generate action.", factory=GenerateConfig)
+
+    @property
+    def trains_bf16_weights(self) -> bool:
+        """Whether the networks train in bf16 themselves, with fp32 master weights in the optimizer and no
+        autocast (``model.precision: bfloat16`` with ``optimizer.master_weights``)."""
+        return self.model.precision == "bfloat16" and self.optimizer.master_weights

@@ -47,7 +47,7 @@ def memory_estimate(config: TransferExperiment) -> str:
         estimate_memory,
         format_memory,
     )
-    from cosmos_transfer.training.build import network_configs, trains_bf16_weights
+    from cosmos_transfer.training.build import network_configs
 
     data = config.dataloader_train.dataset
     width, height = bucket_size(data.resolution, "16,9")
@@ -58,7 +58,7 @@ def memory_estimate(config: TransferExperiment) -> str:
     )
     precision = FP32
     if config.model.precision == "bfloat16":
-        precision = BF16_NETWORK if trains_bf16_weights(config) else AUTOCAST_FP32_MASTER
+        precision = BF16_NETWORK if config.trains_bf16_weights else AUTOCAST_FP32_MASTER
     breakdown = estimate_memory(
         *network_configs(config),
         layout,

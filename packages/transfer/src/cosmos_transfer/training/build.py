@@ -76,12 +76,6 @@ def run_seed(config: TransferExperiment, checkpointer: ShardedCheckpointer) -> i
     return seed
 
 
-def trains_bf16_weights(config: TransferExperiment) -> bool:
-    """Whether the networks train in bf16 themselves, with fp32 master weights in the optimizer and no
-    autocast (``model.precision: bfloat16`` with ``optimizer.master_weights``)."""
-    return config.model.precision == "bfloat16" and config.optimizer.master_weights
-
-
 def build_training_module(
     config: TransferExperiment, networks: TransferNetworks, *, materialise: Any = None, inference: bool = False
 ) -> Any:
@@ -90,6 +84,7 @@ def build_training_module(
     from cosmos_transfer.training.module import TransferTrainingModule
 
     model = config.model
+    bf16_weights = config.trains_bf16_weights
     return TransferTrainingModule(
         networks,
         hint_key=model.hint_key,
@@ -105,9 +100,9 @@ def build_training_module(
             "activation_checkpointing": model.activation_checkpointing,
             # bf16 with master weights: the whole network in bf16 (the reference's way). Under bf16 autocast
             # instead, a frozen base computes in bf16 anyway: hold it in bf16 (half its memory).
-            "network_dtype": torch.bfloat16 if trains_bf16_weights(config) else None,
+            "network_dtype": torch.bfloat16 if bf16_weights else None,
             "frozen_base_dtype": torch.bfloat16
-            if model.precision == "bfloat16" and not model.finetune_base_model and not trains_bf16_weights(config)
+            if model.precision == "bfloat16" and not model.finetune_base_model and not bf16_weights
             else None,
         },
     )
