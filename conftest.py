@@ -8,6 +8,7 @@ if "PYTEST_XDIST_WORKER" in os.environ:
     # Set before anything imports torch, which reads it once.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -32,7 +33,6 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_collection_modifyitems(config, items):
-    import pytest
     import torch
 
     if torch.cuda.is_available():
@@ -41,3 +41,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def cpu_bf16(monkeypatch):
+    """bf16 autocast on the CPU even where it lacks bf16 matmul instructions (there resolve_precision
+    falls back to fp32), so that a test of the bf16 path tests it on every CPU."""
+    from cosmos_core.training import precision
+
+    monkeypatch.setattr(precision, "cpu_runs_bf16_natively", lambda: True)

@@ -3,19 +3,26 @@
     python benchmarks/embed_engine.py                                 # every section, CPU-sized
     python benchmarks/embed_engine.py --sections model e2e --clips 16
     python benchmarks/embed_engine.py --record benchmarks/results/embed_engine.md
+    python benchmarks/embed_engine.py --preset 224p --batch-size 32 --clips 256     # on a GPU
+    python benchmarks/embed_engine.py --sections e2e --network-resolution 128 --sizes 224p  # model-bound on a CPU
 
 Sections (each variant is timed in interleaved rounds, so the machine's load hits all alike; medians):
 
-- ``model``: clips/s of the tiny network through ``Encoder`` in fp32, bf16 (autocast) and compiled
-  (inductor, ``model.compile``), and the time of its ViT block stack against a same-shape stack of
-  PyTorch's fused ``nn.TransformerEncoderLayer`` (pre-norm, GELU, eval: its native fast path in
-  fp32). At 224p only ``--blocks-224p`` of the 39 EVA-ViT-g blocks run (one 8-frame clip: 2,056
-  tokens of width 1408), the full model being ~30-60 s per clip on 2 CPU cores; the clip rate is
-  projected from them (ViT blocks are ~97% of the model's FLOPs).
+- ``model``: clips/s of the ``--preset`` network (tiny by default; 224p on a GPU) through ``Encoder``
+  in fp32, bf16 (autocast) and compiled (inductor, ``model.compile``), and the time of its ViT block
+  stack against a same-shape stack of PyTorch's fused ``nn.TransformerEncoderLayer`` (pre-norm, GELU,
+  eval: its native fast path in fp32). With the tiny preset, ``--blocks-224p`` of the 39 EVA-ViT-g
+  blocks are timed too (one 8-frame clip: 2,056 tokens of width 1408), the full model being ~30-60 s
+  per clip on 2 CPU cores; the 224p clip rate is projected from them (ViT blocks are ~97% of the
+  model's FLOPs). On a CPU without bf16 matmul instructions ``Encoder`` runs bf16 as fp32 (the
+  fallback ``resolve_precision`` takes), so the table says so; the block stacks, timed under plain
+  autocast, show what bf16 would cost there (skipped at 224p, where it takes minutes per block).
 - ``e2e``: the engine (``encode_dataset`` over the ``vad_r1`` dataset of generated H.264 clips at
   720p and 224p, decoded by DataLoader workers) against (a) the model alone on the same clips
   pre-decoded and (b) decoding alone (the same DataLoader, no model). Target: engine >= 0.9 x the
-  slower of (a) and (b), i.e. decode and model overlap instead of adding up.
+  slower of (a) and (b), i.e. decode and model overlap instead of adding up. On a CPU the tiny
+  network is far faster than decoding; ``--network-resolution`` feeds it larger frames (more
+  tokens) to make the model the slower side, which is where the overlap shows.
 - ``finetune``: a training step with the visual encoder frozen (contrastive loss, AdamW, bf16
   autocast): samples/s and MFU = FLOPs actually computed (``FlopCounterMode``, forward + backward)
   per second / the device's peak. On CUDA the peak is the datasheet's dense bf16 figure where the
@@ -85,12 +92,24 @@ def paired_ratio(numerator: list[float], denominator: list[float]) -> str:
     return f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
 
 
-def random_network(name: str, device: torch.device) -> nn.Module:
-    from cosmos_embed.model.embed1 import CosmosEmbed1
+def network_config(name: str, resolution: int | None = None):
+    """The preset's network config, with square input frames of ``resolution`` (and the position grid
+    to match) where given."""
+    import attrs
     from cosmos_embed.model.presets import preset
 
+    cfg = preset(name)
+    if resolution is None:
+        return cfg
+    encoder = attrs.evolve(cfg.visual_encoder, img_size=resolution)
+    return attrs.evolve(cfg, spatial_resolution=[resolution, resolution], visual_encoder=encoder)
+
+
+def random_network(name: str, device: torch.device, resolution: int | None = None) -> nn.Module:
+    from cosmos_embed.model.embed1 import CosmosEmbed1
+
     with torch.device("meta"):
-        network = CosmosEmbed1(preset(name))
+        network = CosmosEmbed1(network_config(name, resolution))
     network = network.to_empty(device=device)
     network.init_weights()
     return network.eval()
@@ -128,13 +147,13 @@ def block_runner(blocks, x: torch.Tensor, dtype: torch.dtype | None, device: tor
 
 
 def model_section(args: argparse.Namespace, device: torch.device) -> list[str]:
+    from cosmos_core.training.precision import cpu_runs_bf16_natively
     from cosmos_embed.compiled import compile_usable
     from cosmos_embed.model.dims import vit_dims
-    from cosmos_embed.model.presets import preset
     from cosmos_embed.tasks.common import Encoder
 
     lines = ["### Model only", ""]
-    network = random_network("tiny", device)
+    network = random_network(args.preset, device, args.network_resolution)
     cfg = network.config
     batch = args.batch_size
     videos = torch.randint(0, 256, (batch, cfg.num_video_frames, 3, *cfg.spatial_resolution), dtype=torch.uint8)
@@ -145,7 +164,7 @@ def model_section(args: argparse.Namespace, device: torch.device) -> list[str]:
             encoder = Encoder.create(network, precision, device, compile=True)
             start = time.perf_counter()
             encoder.videos(videos)
-            lines.append(f"compile ({precision}, tiny): first batch {time.perf_counter() - start:.1f} s")
+            lines.append(f"compile ({precision}, {args.preset}): first batch {time.perf_counter() - start:.1f} s")
             encoders[f"compiled {precision}"] = encoder
     elif args.compile:
         lines.append(f"compiled variants skipped: {unusable}")
@@ -155,11 +174,18 @@ def model_section(args: argparse.Namespace, device: torch.device) -> list[str]:
         for name, enc in encoders.items()
     }
     seconds = rounds({name: lambda e=enc: e.videos(videos) for name, enc in encoders.items()}, args.rounds, device)
-    lines += ["", f"tiny network, batch {batch} clips of {cfg.num_video_frames}x{cfg.spatial_resolution}:", ""]
-    lines += ["| variant | clips/s | time vs fp32 eager (paired) | min cosine vs fp32 eager |", "|---|---|---|---|"]
+    lines += ["", f"{args.preset} network, batch {batch} clips of {cfg.num_video_frames}x{cfg.spatial_resolution}:", ""]
+    lines += ["| variant | ran as | clips/s | time vs fp32 eager (paired) | min cosine vs fp32 eager |",
+              "|---|---|---|---|---|"]  # fmt: skip
     for name, times in seconds.items():
         rate = batch / statistics.median(times)
-        lines.append(f"| {name} | {rate:.3g} | {paired_ratio(times, seconds['fp32'])} | {drift[name]:.6f} |")
+        ran = encoders[name].precision.name
+        lines.append(f"| {name} | {ran} | {rate:.3g} | {paired_ratio(times, seconds['fp32'])} | {drift[name]:.6f} |")
+    native_bf16 = device.type != "cpu" or cpu_runs_bf16_natively()
+    if not native_bf16:
+        capability = torch.backends.cpu.get_cpu_capability()
+        lines += ["", f"This CPU ({capability}) has no bf16 matmul instructions, so `model.precision: bf16` runs "
+                      "in fp32 (one warning); the block rows below time bf16 anyway."]  # fmt: skip
 
     lines += [
         "",
@@ -169,18 +195,23 @@ def model_section(args: argparse.Namespace, device: torch.device) -> list[str]:
     ]
     lines += ["| preset | blocks | tokens x width | precision | ours ms | reference ms | ours/reference |",
               "|---|---|---|---|---|---|---|"]  # fmt: skip
-    for name, depth, frames, count in (("tiny", None, batch * cfg.num_video_frames, args.rounds),
-                                       ("224p", args.blocks_224p, 8, args.rounds_224p)):  # fmt: skip
-        if name == "224p" and depth == 0:
-            continue
-        dims = vit_dims(preset(name))
+    stacks = [(args.preset, None, batch * cfg.num_video_frames, args.rounds)]
+    if args.preset == "tiny" and args.blocks_224p:
+        stacks.append(("224p", args.blocks_224p, 8, args.rounds_224p))
+    for name, depth, frames, count in stacks:
+        stack_cfg = cfg if name == args.preset else network_config(name)
+        dims = vit_dims(stack_cfg)
         depth = depth or dims.depth
-        tokens = 1 + (preset(name).spatial_resolution[0] // dims.patch_size) ** 2
+        tokens = 1 + (stack_cfg.spatial_resolution[0] // dims.patch_size) ** 2
         torch.manual_seed(0)
-        ours = (network.visual_encoder.blocks if name == "tiny" else _blocks(dims, depth)).to(device).eval()
+        ours = (network.visual_encoder.blocks if name == args.preset else _blocks(dims, depth)).to(device).eval()
         ref = reference_stack(dims, depth).to(device)
         x = torch.randn(frames, tokens, dims.width, device=device)
         for label, dtype in (("fp32", None), ("bf16", torch.bfloat16)):
+            if dtype is not None and not native_bf16 and name == "224p":
+                lines.append(f"| {name} | {depth} of {dims.depth} | {frames}x{tokens} x {dims.width} | {label} | "
+                             "skipped: no bf16 instructions (minutes per block) |  |  |")  # fmt: skip
+                continue
             times = rounds({"ours": block_runner(ours, x, dtype, device),
                             "ref": block_runner(ref.layers, x, dtype, device)}, count, device)  # fmt: skip
             ms = {k: 1000 * statistics.median(v) for k, v in times.items()}
@@ -188,9 +219,9 @@ def model_section(args: argparse.Namespace, device: torch.device) -> list[str]:
                 f"| {name} | {depth} of {dims.depth} | {frames}x{tokens} x {dims.width} | {label} | {ms['ours']:.1f} | "
                 f"{ms['ref']:.1f} | {paired_ratio(times['ours'], times['ref'])} |"
             )
-            if name == "224p":
-                clip_s = ms["ours"] / 1000 * dims.depth / depth * 8 / frames
-                lines.append(f"|  |  |  | projected 224p clip rate ({label}): {1 / clip_s:.3g} clips/s |  |  |  |")
+            if depth < dims.depth:
+                clip_s = ms["ours"] / 1000 * dims.depth / depth * stack_cfg.num_video_frames / frames
+                lines.append(f"|  |  |  | projected {name} clip rate ({label}): {1 / clip_s:.3g} clips/s |  |  |  |")
     return lines
 
 
@@ -222,13 +253,13 @@ def e2e_section(args: argparse.Namespace, device: torch.device, folder: Path) ->
     from cosmos_embed.tasks.common import Encoder
     from loader_throughput import FPS, SIZES, clip_list, render
 
-    network = random_network("tiny", device)
+    network = random_network(args.preset, device, args.network_resolution)
     cfg = network.config
     encoder = Encoder.create(network, args.e2e_precision, device)
     host = load_plugins()
     workers = args.workers if args.workers is not None else max(1, min(4, (os.cpu_count() or 2) - 1))
     lines = ["### End to end from mp4", "",
-             f"tiny network ({encoder.precision.name}), batch {args.batch_size}, {args.clips} clips per pass, "
+             f"{args.preset} network ({encoder.precision.name}), batch {args.batch_size}, {args.clips} clips per pass, "
              f"{workers} DataLoader worker(s), frames decoded and scaled to {cfg.spatial_resolution} by decord:", "",
              "| source | engine clips/s | (a) model only | (b) decode only | engine / min(a, b), paired | target 0.9 |",
              "|---|---|---|---|---|---|"]  # fmt: skip
@@ -285,22 +316,28 @@ def peak_flops(device: torch.device, dtype: torch.dtype) -> tuple[float, str]:
 
 
 def finetune_section(args: argparse.Namespace, device: torch.device) -> list[str]:
-    from cosmos_embed.text.tokenizer import build_tokenizer
+    from cosmos_core.training.precision import resolve_precision
+    from cosmos_embed.model.dims import qformer_dims
     from torch.utils.flop_counter import FlopCounterMode
 
-    network = random_network("tiny", device).train()
+    network = random_network(args.preset, device, args.network_resolution).train()
     network.freeze_visual_encoder()
     cfg = network.config
     batch = args.batch_size
     videos = torch.randint(0, 256, (batch, cfg.num_video_frames, 3, *cfg.spatial_resolution), dtype=torch.uint8,
                            device=device)  # fmt: skip
-    tokens = build_tokenizer(cfg)([f"clip number {i} with a red square" for i in range(batch)])
-    ids, mask = tokens["input_ids"].to(device), tokens["attention_mask"].to(device)
+    # Token ids drawn at random (speed does not depend on them; no tokenizer vocabulary needed offline),
+    # captions of 32 tokens as VAD-R1's are about.
+    length = min(32, cfg.max_txt_len)
+    ids = torch.randint(1000 if cfg.scale == "full" else 10, qformer_dims(cfg).vocab_size - 1, (batch, length),
+                        device=device)  # fmt: skip
+    mask = torch.ones_like(ids)
     optimizer = torch.optim.AdamW([p for p in network.parameters() if p.requires_grad], lr=1e-4)
     targets = torch.arange(batch, device=device)
+    plan = resolve_precision("bf16", device, "train.precision")
 
     def step() -> object:
-        with torch.autocast(device.type, dtype=torch.bfloat16):
+        with plan.autocast():
             out = network(videos, ids, mask)
             logits = network.logit_scale.exp() * out.visual_proj @ out.text_proj.t()
             loss = (nn.functional.cross_entropy(logits, targets) + nn.functional.cross_entropy(logits.t(), targets)) / 2
@@ -315,10 +352,11 @@ def finetune_section(args: argparse.Namespace, device: torch.device) -> list[str
         step()
     flops = counter.get_total_flops()
     seconds = statistics.median(rounds({"step": step}, args.rounds, device)["step"])
-    peak, source = peak_flops(device, torch.bfloat16)
+    peak, source = peak_flops(device, plan.dtype or torch.float32)
     trainable = sum(p.numel() for p in network.parameters() if p.requires_grad)
     return ["### Fine-tune step, visual encoder frozen", "",
-            f"tiny network, batch {batch}, bf16 autocast, AdamW over {trainable:,} trainable parameters:", "",
+            f"{args.preset} network, batch {batch}, {plan.name} (bf16 asked), AdamW over {trainable:,} trainable "
+            "parameters:", "",
             "| samples/s | ms/step | GFLOP/step (computed) | achieved GFLOP/s | peak GFLOP/s (source) | MFU |",
             "|---|---|---|---|---|---|",
             f"| {batch / seconds:.3g} | {1000 * seconds:.1f} | {flops / 1e9:.2f} | {flops / seconds / 1e9:.1f} | "
@@ -360,22 +398,26 @@ def _resident_bytes(peak: bool = False, reset_peak: bool = False) -> int:
 
 
 def memory_section(args: argparse.Namespace, device: torch.device) -> list[str]:
-    lines = ["### Memory", "", "| preset | precision | peak at batch 1 | peak at batch B | bytes per clip (slope) |",
+    from cosmos_core.training.precision import resolve_precision
+
+    lines = ["### Memory", "",
+             "| preset | precision (ran as) | peak at batch 1 | peak at batch B | bytes per clip (slope) |",
              "|---|---|---|---|---|"]  # fmt: skip
     low, high = 1, args.batch_size
     for precision in ("fp32", "bf16"):
         peaks = []
         for batch in (low, high):
             if device.type == "cuda":
-                peaks.append(memory_probe("tiny", batch, precision))
+                peaks.append(memory_probe(args.preset, batch, precision))
             else:  # RSS peaks only grow: one fresh process per measurement
-                command = [sys.executable, __file__, "--memory-probe", f"tiny,{batch},{precision}"]
+                command = [sys.executable, __file__, "--memory-probe", f"{args.preset},{batch},{precision}"]
                 peaks.append(
                     int(subprocess.run(command, check=True, capture_output=True, text=True).stdout.split()[-1])
                 )
         per_clip = (peaks[1] - peaks[0]) / (high - low)
-        lines.append(f"| tiny | {precision} | {peaks[0] / 2**20:.1f} MiB | {peaks[1] / 2**20:.1f} MiB (B={high}) | "
-                     f"{per_clip / 2**20:.2f} MiB |")  # fmt: skip
+        ran = resolve_precision(precision, device, "model.precision").name
+        lines.append(f"| {args.preset} | {precision} ({ran}) | {peaks[0] / 2**20:.1f} MiB | "
+                     f"{peaks[1] / 2**20:.1f} MiB (B={high}) | {per_clip / 2**20:.2f} MiB |")  # fmt: skip
     return lines
 
 
@@ -386,6 +428,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sections", nargs="+", default=["model", "e2e", "finetune", "memory"],
                         choices=["model", "e2e", "finetune", "memory"])  # fmt: skip
+    parser.add_argument(
+        "--preset",
+        default="tiny",
+        choices=["tiny", "224p", "336p", "448p"],
+        help="network timed by every section (224p: the released model's size, for a GPU)",
+    )
+    parser.add_argument(
+        "--network-resolution",
+        type=int,
+        help="square input frames of this size instead of "
+        "the preset's (a heavier tiny network for a model-bound end-to-end load on a CPU)",
+    )
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per tiny measurement")
     parser.add_argument("--blocks-224p", type=int, default=2, help="EVA-ViT-g blocks timed at 224p (0: skip)")
@@ -396,6 +450,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: cores - 1, 1..4)")
     parser.add_argument("--e2e-precision", default="bf16", choices=["fp32", "bf16"])
     parser.add_argument("--e2e-rounds", type=int, default=3)
+    parser.add_argument("--model-threads", type=int, help="torch compute threads of the main process (on a CPU, "
+                        "1 with 1 worker gives decoding and the model a core each)")  # fmt: skip
     parser.add_argument("--record", type=Path, help="append the results to this markdown file")
     parser.add_argument("--memory-probe", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -403,6 +459,8 @@ def main() -> None:
         name, batch, precision = args.memory_probe.split(",")
         print(memory_probe(name, int(batch), precision))
         return
+    if args.model_threads:
+        torch.set_num_threads(args.model_threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     started = time.perf_counter()
     lines = [f"## {datetime.date.today()}: {machine()}", "",

@@ -112,6 +112,7 @@ def worker(out: Path) -> None:
     info = distributed.init_distributed(DeviceRequest(num_gpus=0))
     assert info.world_size == 2 and info.device.type == "cpu" and info.mesh.mesh_dim_names == distributed.MESH_DIMS
     assert (info.dp_size, info.dp_rank, info.tp_size) == (2, rank, 1)
+    assert distributed.host_sum(rank + 1) == 3 and distributed.host_sum(5, info.dp_mesh.get_group()) == 10
     data = PairDataset()
     rows = slice(4 * info.rank, 4 * info.rank + 4)
     torch.manual_seed(0)
@@ -182,6 +183,10 @@ def test_two_gloo_processes_match_a_single_process(tmp_path):
 def test_all_gather_with_grad_is_the_identity_in_one_process():
     tensor = torch.randn(3, 2, requires_grad=True)
     assert all_gather_with_grad(tensor) is tensor
+
+
+def test_host_sum_in_one_process_is_the_value():
+    assert distributed.host_sum(7) == 7
 
 
 def test_init_distributed_without_torchrun_is_a_no_op(monkeypatch):

@@ -41,7 +41,7 @@ def eager_fp32(network: CosmosEmbed1, videos: torch.Tensor) -> torch.Tensor:
     return Encoder.create(network, "fp32", CPU).videos(videos)
 
 
-def test_bf16_autocast_keeps_every_embedding_within_cosine_0_999(tiny):
+def test_bf16_autocast_keeps_every_embedding_within_cosine_0_999(tiny, cpu_bf16):
     network, videos = tiny
     bf16 = Encoder.create(network, "bf16", CPU)
     assert bf16.precision.name == "bf16"
@@ -59,9 +59,10 @@ def test_compiled_encoder_pads_the_short_last_batch_and_matches_eager(tiny):
 
 
 @needs_dynamo
-def test_compiled_bf16_stays_within_cosine_0_999_of_fp32_eager(tiny):
+def test_compiled_bf16_stays_within_cosine_0_999_of_fp32_eager(tiny, cpu_bf16):
     network, videos = tiny
     encoder = Encoder.create(network, "bf16", CPU, compile=True, compile_backend="aot_eager")
+    assert encoder.precision.name == "bf16"
     assert cosine(encoder.videos(videos), eager_fp32(network, videos)).min() >= 0.999
 
 

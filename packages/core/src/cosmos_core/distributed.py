@@ -43,6 +43,11 @@ DATA_PARALLEL_DIMS = ("dp_replicate", "dp_shard")
 
 SINGLE_PROCESS = ParallelDims(dp_replicate=1, dp_shard=1, tp=1)
 
+CUDA_BACKENDS = "cpu:gloo,cuda:nccl"
+"""The process group's backends on GPUs: NCCL for device tensors, gloo beside it for host values
+(:func:`host_sum`), so that a count the host already knows is not queued behind the kernels in flight
+(torchtitan pairs the two the same way for CPU-side collectives)."""
+
 
 @attrs.frozen
 class DistInfo:
@@ -188,7 +193,7 @@ def init_distributed(devices: DeviceRequest = DeviceRequest(), parallel: Paralle
     if devices.num_gpus != 0 and torch.cuda.is_available():
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
-        backend = "nccl"
+        backend = CUDA_BACKENDS
     else:
         device = torch.device("cpu")
         backend = "gloo"
@@ -258,6 +263,25 @@ def reduce_sum_(tensor: torch.Tensor, group: Any = None) -> torch.Tensor:
     if _active():
         dist.all_reduce(tensor, op=dist.ReduceOp.SUM, group=group)
     return tensor
+
+
+def host_sum(value: int, group: Any = None) -> int:
+    """Sum an integer the host knows over the ranks of ``group`` (default: all) without waiting on the
+    device (``value`` itself in a single process).
+
+    Where the group has a CPU backend (every group :func:`init_distributed` creates:
+    :data:`CUDA_BACKENDS`), the sum travels through it; a group with only a device backend (one made
+    with plain ``"nccl"`` before the run) gets a device tensor, whose read-back waits for the kernels
+    launched before it.
+    """
+    if not _active():
+        return value
+    device = "cpu"
+    if "cpu:" not in dist.get_backend_config(group):
+        device = torch.device("cuda", torch.cuda.current_device())
+    count = torch.tensor([value], dtype=torch.long, device=device)
+    dist.all_reduce(count, op=dist.ReduceOp.SUM, group=group)
+    return int(count.item())
 
 
 def gather_objects(obj: Any) -> list[Any]:

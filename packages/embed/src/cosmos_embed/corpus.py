@@ -12,8 +12,8 @@ Decoding overlaps the model twice over: the DataLoader's workers decode ``prefet
 each ahead (a bounded queue, pinned on CUDA), and on CUDA each batch's forward is only launched
 (:meth:`Encoder.videos_async`, a non-blocking copy from pinned memory) and read back after the next
 batch has been fetched, so the main process never waits on the device while the loader has a batch.
-The window's clip count is summed across ranks before the launch, so that sum's sync does not wait on
-the forward just started.
+The window's clip count is summed across ranks on the host (:func:`cosmos_core.distributed.host_sum`,
+gloo beside NCCL), so counting never waits for the forward in flight.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import logging
 from typing import Any, Protocol
 
 import torch
-from cosmos_core.distributed import DistInfo, gather_objects
+from cosmos_core.distributed import DistInfo, gather_objects, host_sum
 from cosmos_core.errors import UserInputError
 from cosmos_datasets.config import SingleDatasetConfig
 from cosmos_datasets.loader import build_dataloader
@@ -83,7 +83,7 @@ def encode_dataset(
             rows = 0 if batch is None else int(batch["video"].shape[0])
             if batch is not None:
                 batch_skips.append((k, list(batch["skipped"])))
-            encoded = _global_sum(rows, world, dist)
+            encoded = host_sum(rows, dist.dp_group) if world > 1 else rows
             if pending is not None:
                 parts.append(_finished(pending))
                 pending = None
@@ -125,14 +125,6 @@ def _finished(pending: tuple[int, torch.Tensor, list[dict[str, Any]]]) -> tuple[
     """A launched batch with its embeddings on the CPU (waits for its forward)."""
     k, embeddings, records = pending
     return k, embeddings.cpu(), records
-
-
-def _global_sum(rows: int, world: int, dist: DistInfo | None) -> int:
-    if world == 1 or dist is None:
-        return rows
-    count = torch.tensor([rows], dtype=torch.long, device=dist.device)
-    torch.distributed.all_reduce(count)
-    return int(count.item())
 
 
 def _dummy_clip(cfg: SingleDatasetConfig) -> torch.Tensor:

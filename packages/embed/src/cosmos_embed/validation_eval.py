@@ -86,7 +86,7 @@ class ValidationEval(Callback):
 
         data, module = self.data, trainer.module
         device = trainer.dist.device
-        encoder = Encoder(module, data.tokenizer, device, resolve_precision(data.precision, device))
+        encoder = Encoder(module, data.tokenizer, device, resolve_precision(data.precision, device, "train.precision"))
         sharded = any(isinstance(p, DTensor) for p in module.parameters())
         was_training = module.training
         module.eval()

@@ -63,6 +63,27 @@ def test_meta_built_model_materialises_and_loads(tiny_model, videos):
     torch.testing.assert_close(empty.eval().get_video_embeddings(videos).visual_proj, expected)
 
 
+@pytest.mark.parametrize("contrastive_type", ["clip", "siglip"])
+def test_init_weights_writes_every_tensor_of_a_meta_built_model(contrastive_type):
+    """``to_empty`` leaves garbage: poisoned with NaN, init_weights must overwrite all of it, giving the
+    constants a normal construction gives."""
+    cfg = attrs.evolve(preset("tiny"), contrastive_type=contrastive_type)
+    with torch.device("meta"):
+        empty = CosmosEmbed1(cfg)
+    empty = empty.to_empty(device="cpu")
+    with torch.no_grad():
+        for tensor in [*empty.parameters(), *empty.buffers()]:
+            tensor.fill_(float("nan"))
+    empty.init_weights()
+    left = [name for name, t in [*empty.named_parameters(), *empty.named_buffers()] if t.isnan().any()]
+    assert left == []
+    built = CosmosEmbed1(cfg)
+    ours = {**dict(empty.named_parameters()), **dict(empty.named_buffers())}
+    theirs = {**dict(built.named_parameters()), **dict(built.named_buffers())}
+    for name in ("logit_scale", "logit_bias", "temporal_encoding.weight", "normalization_std", "ln_vision.weight"):
+        torch.testing.assert_close(ours[name], theirs[name], msg=name)
+
+
 def test_state_dict_key_layout(tiny_model):
     keys = set(tiny_model.state_dict())
     assert {

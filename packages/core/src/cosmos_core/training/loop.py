@@ -159,7 +159,7 @@ class Trainer:
 
         self.module = module
         self.model = self._place_module(module)
-        self.precision = resolve_precision(settings.precision, self.device)
+        self.precision = resolve_precision(settings.precision, self.device, settings.path("precision"))
         self.optimizer = build_optimizer(self.module, settings.optimizer)
         self.scheduler = build_scheduler(self.optimizer, settings.schedule)
         if self.model is None:

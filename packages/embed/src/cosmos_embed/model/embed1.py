@@ -103,16 +103,25 @@ class CosmosEmbed1(nn.Module):
         self.init_weights()
 
     def init_weights(self) -> None:
-        """Random initialisation (ViT: trunc-normal; Q-Former and heads: BERT's normal; std 0.02 at full scale)."""
+        """Random initialisation (ViT: trunc-normal; Q-Former and heads: BERT's normal; std 0.02 at full scale).
+
+        Writes every parameter and buffer, so it also fills a network built on the meta device after
+        ``to_empty`` (whose memory is garbage): the temporal encoding starts at zero and the logit scalars
+        at their contrastive type's initial values, as at construction.
+        """
         init_vit_weights(self.visual_encoder)
         init_qformer_weights(self.qformer)
         nn.init.ones_(self.ln_vision.weight)
         nn.init.zeros_(self.ln_vision.bias)
+        nn.init.zeros_(self.temporal_encoding.weight)
         std = qformer_dims(self.config).init_std
         nn.init.normal_(self.query_tokens, std=std)
         for linear in (self.vision_proj, self.text_proj, self.itm_proj):
             nn.init.normal_(linear.weight, std=std)
             nn.init.zeros_(linear.bias)
+        contrastive = self.config.contrastive_type
+        nn.init.constant_(self.logit_scale, INITIAL_LOGIT_SCALE[contrastive])
+        nn.init.constant_(self.logit_bias, INITIAL_LOGIT_BIAS[contrastive])
         self.fill_normalization_buffers()
 
     def fill_normalization_buffers(self) -> None:

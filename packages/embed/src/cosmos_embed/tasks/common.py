@@ -223,7 +223,8 @@ class Encoder:
                 compiled = CompiledVideoPath(network, resolve_compile_mode(device, compile_mode), compile_backend)
             else:
                 logger.warning("model.compile=true but %s; encoding eagerly", reason)
-        return cls(network, build_tokenizer(network.config), device, resolve_precision(precision, device), compiled)
+        plan = resolve_precision(precision, device, "model.precision")
+        return cls(network, build_tokenizer(network.config), device, plan, compiled)
 
     @torch.no_grad()
     def videos(self, videos: torch.Tensor) -> torch.Tensor:
