@@ -334,7 +334,9 @@ class IndexConfig:
         "partitions, recall@10 1.0 at 50-100x the speed of exact search on 1M x 256 clustered embeddings, "
         "disk about twice the raw vectors), ivf_pq (IVF-PQ, dim/8 sub-vectors, re-ranked with "
         "index.refine_factor: smaller and slower to build, recall@10 only 0.65-0.90 there at refine_factor "
-        "10-50), ivf_flat, hnsw (HNSW-SQ), or none (always exact).",
+        "10-50), ivf_flat, hnsw (HNSW-SQ), or none (always exact). A rerun adds its new rows to the existing "
+        "index and retrains it when this kind or index.num_partitions/num_sub_vectors changed or the table grew "
+        "4x since it was trained (auto keeps the kind it built).",
     )
     ann_min_rows: int = option(50000, help="Rows a table needs before index.ann=auto builds an ANN index.")
     num_partitions: int | None = option(None, help="IVF partitions of the ANN index. None: about sqrt(rows).")

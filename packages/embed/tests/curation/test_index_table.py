@@ -153,6 +153,43 @@ def test_auto_builds_its_documented_kind_above_the_row_threshold_and_drop_return
     assert index.search(x[:1], 1, None, IndexConfig(), "q")[0][0]["id"] == "c0"
 
 
+def test_reruns_keep_the_ann_index_with_new_rows_in_it_and_retrain_it_when_asked_or_outgrown(tmp_path):
+    uri = str(tmp_path / "idx")
+    index, _ = built(uri, n=300, dim=16)
+    auto = IndexConfig(ann="auto", ann_min_rows=200)
+    assert index.refresh_ann(auto) == "ivf_flat (partitions 7)"
+    assert ClipIndex.open(uri, "q", require_complete=False).state.ann == {"kind": "ivf_flat", "num_partitions": 7,
+                                                                          "rows": 300}  # fmt: skip
+
+    def grow(start: int, n: int) -> ClipIndex:  # a rerun that embedded n more clips
+        again, _ = ClipIndex.for_build(uri, "index.uri", state())
+        again.add(again.rows(records(n, start=start), vectors(n, seed=start)))
+        again.compact(cleanup=False)
+        return again
+
+    index = grow(300, 300)  # 600 rows: under 4x the 300 trained on
+    assert index.refresh_ann(auto) == "ivf_flat (kept)"
+    stats = index.table().index_stats(index.table().list_indices()[0].name)
+    assert (stats.num_indexed_rows, stats.num_unindexed_rows) == (600, 0)  # the new rows are in the index
+    assert index.search(vectors(1, seed=300)[:1], 1, None, IndexConfig(nprobes=7), "q")[0][0]["id"] == "c300"
+
+    assert index.refresh_ann(IndexConfig(ann="ivf_flat", num_partitions=8)).endswith(
+        "rebuilt: index.num_partitions=8 (was 7)"
+    )
+    assert index.refresh_ann(IndexConfig(ann="ivf_pq", num_partitions=8)) == (
+        "ivf_pq (partitions 8, sub_vectors 2), rebuilt: index.ann=ivf_pq (was ivf_flat)"
+    )
+    assert index.ann_kind() == "ivf_pq"
+    index = grow(600, 1800)  # 2,400 rows: 4x the 600 the IVF-PQ index was trained on
+    assert index.refresh_ann(auto) == (
+        "ivf_pq (partitions 49, sub_vectors 2), rebuilt: the table grew from 600 to 2400 rows"
+    )
+    assert index.state.ann["rows"] == 2400
+    assert index.refresh_ann(IndexConfig(ann="none")) == "none (exact search; the ivf_pq index was dropped)"
+    assert index.ann_kind() is None and index.state.ann == {}
+    assert index.refresh_ann(IndexConfig(ann="auto", ann_min_rows=10**6)) == "none (exact search)"
+
+
 def test_an_index_location_that_is_or_holds_the_run_folder_is_refused_by_name(tmp_path):
     run = tmp_path / "results" / "index"
     for uri in (run, tmp_path / "results", f"file://{run}"):

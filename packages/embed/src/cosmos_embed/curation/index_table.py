@@ -51,6 +51,9 @@ RESERVED = {*CORE_COLUMNS, "query_index", "_distance", "_rowid"}
 COLUMN_TYPES = ("bool", "int64", "float64", "string")
 AUTO_ANN = "ivf_flat"
 """What ``index.ann: auto`` builds on a table of at least ``index.ann_min_rows`` rows (see ensure_ann)."""
+ANN_REGROWTH = 4
+"""A table this many times the rows its ANN index was trained on gets a new index: each of the old
+~sqrt(rows) partitions then holds twice the rows a fresh index's would, and a probe scans them all."""
 
 
 class ClipIndexError(UserInputError, ValueError):
@@ -76,6 +79,8 @@ class IndexState:
     """``model`` (weights digest) and ``preprocessing`` (frames, resolution, decoder)."""
     columns: Mapping[str, str]
     """Metadata column name -> one of :data:`COLUMN_TYPES`."""
+    ann: Mapping[str, Any] = attrs.field(factory=dict)
+    """The ANN index as trained: ``kind``, its parameters and the ``rows`` it was trained on ({}: none)."""
     state: str = BUILDING
     table: str = "clips"
     format: str = FORMAT
@@ -353,13 +358,14 @@ class ClipIndex:
         return self.ann_kind() is not None
 
     def ensure_ann(self, cfg: IndexConfig) -> str | None:
-        """Build (or rebuild, after adds) the ANN index as ``cfg`` asks; the kind built, or None for exact.
+        """Build (or rebuild) the ANN index as ``cfg`` asks; the kind built, or None for exact.
 
         ``auto`` builds IVF_FLAT (exact scores inside the probed partitions) once the table has
         ``cfg.ann_min_rows`` rows: on 1M x 256 clustered embeddings it is the variant that reaches
         recall@10 >= 0.95 at >= 10x the speed of exact search (1.0 at 50-100x with nprobes 32,
         benchmarks/results/curation.md); IVF-PQ is smaller on disk but its re-ranked recall stays at
         0.65 (refine_factor 10) to 0.90 (refine_factor 50, then only 7x faster than exact) there.
+        What was built is recorded in the index state (:attr:`IndexState.ann`).
         """
         table = self.table()
         rows = 0 if table is None else table.count_rows()
@@ -382,7 +388,47 @@ class ClipIndex:
             config = HnswSq(distance_type="dot", **params)
         table.create_index("embedding", config=config, replace=True)
         self.ann_params = {"kind": kind, **params}
+        self._write_state(attrs.evolve(self.state, ann={**self.ann_params, "rows": rows}))
         return kind
+
+    def refresh_ann(self, cfg: IndexConfig) -> str:
+        """After a build: keep, build, rebuild or drop the ANN index so that it is what ``cfg`` asks for
+        the table as it is now; says which (for the build summary).
+
+        Rows added since the index was trained are already in it (``compact`` runs LanceDB's optimize,
+        which assigns them to the trained partitions); it is retrained when the kind or an explicit
+        parameter changed, or the table has grown :data:`ANN_REGROWTH` times. ``auto`` keeps whatever
+        index exists; ``none`` drops it.
+        """
+        existing = self.ann_kind()
+        if cfg.ann == "none":
+            if existing is None:
+                return "none (exact search)"
+            self.drop_ann()
+            return f"none (exact search; the {existing} index was dropped)"
+        why = self._retrain_reason(cfg, existing)
+        if why is None:
+            return f"{existing} (kept)" if existing else "none (exact search)"
+        if cfg.ann == "auto" and existing is not None:
+            cfg = attrs.evolve(cfg, ann=existing)  # retrain what was chosen before
+        kind = self.ensure_ann(cfg)
+        if kind is None:
+            return "none (exact search)"
+        return f"{kind} {self.ann_stats()}" + ("" if existing is None else f", rebuilt: {why}")
+
+    def _retrain_reason(self, cfg: IndexConfig, existing: str | None) -> str | None:
+        if existing is None:
+            return "new"
+        built, rows = dict(self.state.ann), self.count()
+        if cfg.ann != "auto" and cfg.ann != existing:
+            return f"index.ann={cfg.ann} (was {existing})"
+        for name in ("num_partitions", "num_sub_vectors"):
+            wanted = getattr(cfg, name)
+            if wanted is not None and name in built and built[name] != wanted:
+                return f"index.{name}={wanted} (was {built[name]})"
+        if built.get("rows") and rows >= ANN_REGROWTH * built["rows"]:
+            return f"the table grew from {built['rows']} to {rows} rows"
+        return None
 
     def drop_ann(self) -> None:
         """Remove the ANN index (searches become exact)."""
@@ -390,6 +436,8 @@ class ClipIndex:
         for idx in [] if table is None else table.list_indices():
             if "embedding" in idx.columns:
                 table.drop_index(idx.name)
+        if self.state.ann:
+            self._write_state(attrs.evolve(self.state, ann={}))
 
     def ann_stats(self) -> str:
         """The parameters of the ANN index this process built last, for logs and benchmarks."""

@@ -76,7 +76,7 @@ def _build(config: ExperimentConfig, ctx: RunContext, run: Run) -> None:
     finally:
         writer.close()
     index.compact(cleanup=interrupted)
-    ann = "existing" if index.has_ann() else index.ensure_ann(settings)
+    ann = index.refresh_ann(settings)
     index.mark_complete()
     skipped = index.skips()
     summary = {
@@ -90,7 +90,7 @@ def _build(config: ExperimentConfig, ctx: RunContext, run: Run) -> None:
         "vanished": len(plan.vanished),
         "removed": removed,
         "skipped": len(skipped),
-        "ann_index": ann or "none (exact search)",
+        "ann_index": ann,
         "completed_interrupted_build": interrupted,
     }
     path = write_json_atomically(run.folder / "index_summary.json", summary)
