@@ -12,9 +12,12 @@ import importlib.resources
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
-import attrs
 import av
 import lancedb
 import numpy as np
@@ -134,21 +137,47 @@ def test_index_holds_one_row_per_clip_lists_the_corrupt_one_and_reruns_increment
     assert len(set(table(uri)["id"])) == 14
 
 
-def test_a_killed_build_is_refused_by_search_and_completed_by_a_rerun(built, corpus, tmp_path, capsys):
-    from cosmos_embed.curation.index_table import BUILDING, ClipIndex
+def test_a_killed_build_is_refused_by_search_and_completed_by_a_rerun(corpus, tmp_path, capsys):
+    """SIGKILL while a build waits on its third batch: the rows already written stay, search refuses the
+    index, and a rerun embeds exactly the clips that are missing."""
+    uri, gate = tmp_path / "killed", tmp_path / "gate"
+    command = [sys.executable, "-m", "cosmos_core.cli", "-p", "gated_clips", "cosmos-embed1", "index", "-e",
+               "index_tiny", *common(corpus, tmp_path / "first", uri), "dataset.inference_dataset.batch_size=2",
+               "dataset.inference_dataset.dataset_type=gated_vad_r1", "index.write_every=2"]  # fmt: skip
+    tests = str(Path(__file__).parent)
+    env = {**os.environ, "GATED_CLIPS_OPEN": "4", "GATED_CLIPS_GATE": str(gate),
+           "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}  # fmt: skip
+    build = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        rows = wait_for_rows(uri, build)
+    finally:
+        os.killpg(build.pid, signal.SIGKILL)  # the process and anything it started
+        output = build.communicate()[0]
+    assert build.returncode == -signal.SIGKILL, output[-3000:]
+    assert rows == 2  # batch 1 was written; batch 2 (read back only after batch 3 loads) never was
 
-    # What a kill leaves: the state still says "building" and the last batch never reached the table.
-    uri = tmp_path / "half"
-    shutil.copytree(built, uri)
-    opened = ClipIndex.open(str(uri), "test")
-    opened.delete_ids([next(iter(opened.signatures()))])
-    opened._write_state(attrs.evolve(opened.state, state=BUILDING))
     query = ["inference", "-e", "inference_tiny", *common(corpus, tmp_path, uri), f"inference.index={uri}"]
     assert main(["cosmos-embed1", *query]) == 2
     assert "did not finish" in capsys.readouterr().err
     summary = index(corpus, tmp_path, uri)
-    assert summary["completed_interrupted_build"] and summary["embedded"] == 1 and summary["rows"] == 14
+    assert summary["completed_interrupted_build"] and summary["embedded"] == 12 and summary["rows"] == 14
     assert len(set(table(uri)["id"])) == 14
+
+
+def wait_for_rows(uri: Path, build: subprocess.Popen, patience: float = 300.0) -> int:
+    """The clip table's row count once it has rows, while ``build`` runs (it blocks at the gate)."""
+    waited = 0.0
+    while waited < patience:
+        assert build.poll() is None, f"the build ended before the gate: {build.communicate()[0][-3000:]}"
+        if (uri / "clips.lance").is_dir():
+            count = lancedb.connect(str(uri)).open_table("clips").count_rows()
+            if count:
+                time.sleep(1.0)  # a second batch would have arrived by now if the gate leaked
+                return lancedb.connect(str(uri)).open_table("clips").count_rows()
+        time.sleep(0.1)
+        waited += 0.1
+    raise AssertionError(f"no rows in {uri} after {patience:.0f} s of the build running")
 
 
 def test_bad_index_locations_fail_with_one_line(corpus, tmp_path, capsys):
