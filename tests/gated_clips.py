@@ -1,13 +1,12 @@
 """A test plugin (loaded with ``-p gated_clips``): the ``gated_vad_r1`` dataset type, VAD-R1 clips of
-which only the first ``$GATED_CLIPS_OPEN`` decode at once; the others wait until the file
-``$GATED_CLIPS_GATE`` exists. A build over it stops part-way, holding a state that a test can kill.
+which only the first ``$GATED_CLIPS_OPEN`` decode; the others wait until the process is killed. A build
+over it stops part-way, holding a state that a test can kill.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 from cosmos_core.hookspecs import hookimpl
 from cosmos_datasets.dataset_types.vad_r1 import VadR1Dataset
@@ -15,10 +14,8 @@ from cosmos_datasets.dataset_types.vad_r1 import VadR1Dataset
 
 class GatedVadR1(VadR1Dataset):
     def __getitem__(self, index: int):
-        if index >= int(os.environ["GATED_CLIPS_OPEN"]):
-            gate = Path(os.environ["GATED_CLIPS_GATE"])
-            while not gate.exists():
-                time.sleep(0.05)
+        while index >= int(os.environ["GATED_CLIPS_OPEN"]):
+            time.sleep(0.05)
         return super().__getitem__(index)
 
 
@@ -28,5 +25,5 @@ def cosmos_register_datasets(registry) -> None:
         "gated_vad_r1",
         lambda config, *, training: GatedVadR1(config, training=training),
         requires=("metadata",),
-        help="VAD-R1 clips that wait for a gate file past the first few (tests only).",
+        help="VAD-R1 clips that never decode past the first few (tests only).",
     )

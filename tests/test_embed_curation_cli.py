@@ -140,12 +140,12 @@ def test_index_holds_one_row_per_clip_lists_the_corrupt_one_and_reruns_increment
 def test_a_killed_build_is_refused_by_search_and_completed_by_a_rerun(corpus, tmp_path, capsys):
     """SIGKILL while a build waits on its third batch: the rows already written stay, search refuses the
     index, and a rerun embeds exactly the clips that are missing."""
-    uri, gate = tmp_path / "killed", tmp_path / "gate"
+    uri = tmp_path / "killed"
     command = [sys.executable, "-m", "cosmos_core.cli", "-p", "gated_clips", "cosmos-embed1", "index", "-e",
                "index_tiny", *common(corpus, tmp_path / "first", uri), "dataset.inference_dataset.batch_size=2",
                "dataset.inference_dataset.dataset_type=gated_vad_r1", "index.write_every=2"]  # fmt: skip
     tests = str(Path(__file__).parent)
-    env = {**os.environ, "GATED_CLIPS_OPEN": "4", "GATED_CLIPS_GATE": str(gate),
+    env = {**os.environ, "GATED_CLIPS_OPEN": "4",
            "PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}  # fmt: skip
     build = subprocess.Popen(command, env=env, start_new_session=True, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)  # fmt: skip

@@ -12,6 +12,7 @@ mkdir -p .git/info .whl
 grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >> .git/info/exclude
 rm -f .whl/*.whl
 "$PY" -m pip wheel -q --no-deps --no-build-isolation -w .whl packages/core packages/datasets packages/embed
+rm -rf packages/core/build packages/datasets/build packages/embed/build  # setuptools' staging copies
 "$PY" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
     -d .whl "av==18.1.0" "cattrs==26.2.1"

@@ -118,7 +118,6 @@ class ClipIndex:
         self.db = db
         self.uri = uri
         self.state = state
-        self.ann_params: dict[str, Any] = {}
 
     # ---- opening ---------------------------------------------------------------------------------
 
@@ -387,8 +386,7 @@ class ClipIndex:
             params = {"num_partitions": 1}
             config = HnswSq(distance_type="dot", **params)
         table.create_index("embedding", config=config, replace=True)
-        self.ann_params = {"kind": kind, **params}
-        self._write_state(attrs.evolve(self.state, ann={**self.ann_params, "rows": rows}))
+        self._write_state(attrs.evolve(self.state, ann={"kind": kind, **params, "rows": rows}))
         return kind
 
     def refresh_ann(self, cfg: IndexConfig) -> str:
@@ -440,9 +438,13 @@ class ClipIndex:
             self._write_state(attrs.evolve(self.state, ann={}))
 
     def ann_stats(self) -> str:
-        """The parameters of the ANN index this process built last, for logs and benchmarks."""
-        params = self.ann_params
-        return "(" + ", ".join(f"{k.replace('num_', '')} {v}" for k, v in params.items() if k != "kind") + ")"
+        """The parameters of the ANN index as trained (:attr:`IndexState.ann`), for logs and benchmarks."""
+        params = self.state.ann
+        return (
+            "("
+            + ", ".join(f"{k.replace('num_', '')} {v}" for k, v in params.items() if k not in ("kind", "rows"))
+            + ")"
+        )
 
     # ---- reading ---------------------------------------------------------------------------------
 
