@@ -50,3 +50,15 @@ def cpu_bf16(monkeypatch):
     from cosmos_core.training import precision
 
     monkeypatch.setattr(precision, "cpu_runs_bf16_natively", lambda: True)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One torch compute thread for the test: tiny models run fastest, and most predictably on a busy
+    machine, on one thread (what every xdist worker has already; this covers a plain `pytest`)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -10,7 +10,6 @@ import threading
 
 import numpy as np
 import pytest
-import torch
 from cosmos_core.cli import main
 from cosmos_core.plugins import load_plugins
 from cosmos_datasets.skips import SkippedSample
@@ -21,7 +20,7 @@ from cosmos_transfer.data.seg_pickle import read_seg_pickle
 from cosmos_transfer.data.video_io import Mp4Writer, probe_video
 from cosmos_transfer.preprocess import random_models
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("one_torch_thread")]
 
 MODALITIES = ("edge", "vis", "upscale", "depth", "hdmap", "lidar", "seg", "keypoint")
 
@@ -29,14 +28,6 @@ MODALITIES = ("edge", "vis", "upscale", "depth", "hdmap", "lidar", "seg", "keypo
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import pytest
-import torch
 from cosmos_transfer.data.samples import write_sample_dataset
 from cosmos_transfer.preprocess import random_models
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny models run fastest, and most predictably on a busy machine, on one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _on_one_thread(one_torch_thread):
+    """Every test here runs its tiny models on one thread (the root conftest's fixture)."""
 
 
 @pytest.fixture(scope="session")

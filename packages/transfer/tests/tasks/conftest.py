@@ -8,7 +8,6 @@ import importlib
 
 import attrs
 import pytest
-import torch
 
 
 @attrs.define
@@ -52,8 +51,5 @@ def parse():
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _on_one_thread(one_torch_thread):
+    """Every test here runs its tiny models on one thread (the root conftest's fixture)."""
