@@ -13,11 +13,12 @@ import datetime
 import importlib.resources
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from recording import append_record, machine
 
 
 def main() -> int:
@@ -67,7 +68,7 @@ def main() -> int:
         summary = json.loads((root / engine / "index" / "index_summary.json").read_text())
         assert code == 0 and summary["embedded"] == args.videos, summary
         rows.append(
-            f"| {datetime.date.today()} | {platform.machine()} x{os.cpu_count()} cores, CPU only | {engine} "
+            f"| {datetime.date.today()} | {machine()} | {engine} "
             f"| {args.videos} | {seconds:.1f} | {args.videos / seconds:.1f} |"
         )
     text = "\n".join(
@@ -80,8 +81,7 @@ def main() -> int:
     )
     print(text)
     if args.record:
-        with open(args.record, "a") as handle:
-            handle.write("\n" + text + "\n")
+        append_record(args.record, "\n" + text + "\n")
     return 0
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import platform
 import resource
 import sys
 import time
 
 import numpy as np
+from recording import append_record, machine
 
 
 def main() -> int:
@@ -47,7 +47,7 @@ def main() -> int:
     found = int(removed[distinct:].sum() + removed[:copies].sum())
     false = int(removed[copies:distinct].sum())
     line = (
-        f"| {datetime.date.today()} | {platform.machine()} {platform.node()[:12]} | {args.rows} x {args.dim} "
+        f"| {datetime.date.today()} | {machine()} | {args.rows} x {args.dim} "
         f"| {int(result.cluster.max()) + 1} | {total:.1f} | {peak:.0f} (before: {baseline:.0f}) "
         f"| {found}/{copies} pairs, {false} distinct removed |"
     )
@@ -61,8 +61,7 @@ def main() -> int:
     )
     print(text)
     if args.record:
-        with open(args.record, "a") as handle:
-            handle.write("\n" + text + "\n")
+        append_record(args.record, "\n" + text + "\n")
     return 0
 
 

@@ -34,12 +34,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import platform
 import sys
 import tempfile
 import time
 
 import numpy as np
+from recording import append_record, machine
 
 TIE_EPS = 1e-3
 DEFAULT_VARIANTS = [
@@ -53,7 +53,13 @@ DEFAULT_VARIANTS = [
 ]
 
 
-def mixture(rows: int, dim: int, rng: np.random.Generator, rank: int = 24, spread: float = 0.6, noise: float = 0.08):
+MIXTURE_RANK = 24
+"""The dimension of each mixture cluster's subspace (so the mixture corpus needs --dim of at least this)."""
+
+
+def mixture(
+    rows: int, dim: int, rng: np.random.Generator, rank: int = MIXTURE_RANK, spread: float = 0.6, noise: float = 0.08
+):
     """Clustered unit vectors with a realistic neighbour structure (see the module docstring)."""
     k = max(1, rows // 500)
     centres = rng.normal(size=(k, dim)).astype(np.float32)
@@ -143,6 +149,9 @@ def main() -> int:
     parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS)
     parser.add_argument("--record")
     args = parser.parse_args()
+    if args.corpus == "mixture" and args.dim < MIXTURE_RANK:
+        parser.error(f"--dim {args.dim}: the mixture corpus spreads clusters over {MIXTURE_RANK} dimensions; "
+                     f"use --dim {MIXTURE_RANK} or more, or another --corpus")  # fmt: skip
 
     import faiss
     import pyarrow as pa
@@ -169,7 +178,7 @@ def main() -> int:
     del columns
     exact_cfg = IndexConfig(ann="none")
     threads = faiss.omp_get_max_threads()
-    stamp = f"| {datetime.date.today()} | {platform.machine()} x{threads} | {args.corpus} {n} x {args.dim}"
+    stamp = f"| {datetime.date.today()} | {machine()}, faiss {threads} threads | {args.corpus} {n} x {args.dim}"
 
     truth: dict[str, tuple] = {}
     structure = ""
@@ -246,8 +255,7 @@ def main() -> int:
     text = "\n".join([" ".join(sys.argv), header, *lines])
     print(text)
     if args.record:
-        with open(args.record, "a") as handle:
-            handle.write("\n" + text + "\n")
+        append_record(args.record, "\n" + text + "\n")
     return 0
 
 

@@ -42,7 +42,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import shlex
 import statistics
 import subprocess
@@ -53,28 +52,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from recording import append_record, machine
 from torch import nn
 
 NOMINAL_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L40S": 362.0}
 """Dense bf16 peaks (datasheets) of GPUs by name fragment."""
-
-
-def machine() -> str:
-    if torch.cuda.is_available():
-        return f"{torch.cuda.get_device_name()} (torch {torch.__version__})"
-    return (f"CPU {cpu_name()} ({torch.backends.cpu.get_cpu_capability()}), {os.cpu_count()} cores, "
-            f"{torch.get_num_threads()} torch threads (torch {torch.__version__})")  # fmt: skip
-
-
-def cpu_name() -> str:
-    """The CPU's model name (Linux), else the architecture: which instructions it has decides bf16 speed."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def sync(device: torch.device) -> None:
@@ -491,11 +473,9 @@ def main() -> None:
     lines.append(f"Total wall time {time.perf_counter() - started:.0f} s.")
     print(lines[-1])
     if args.record:
-        if not args.record.exists():
-            args.record.write_text("# Cosmos-Embed1 encoding engine\n\nScript: `benchmarks/embed_engine.py` "
-                                   "(see its docstring for what each section compares).\n\n")  # fmt: skip
-        with args.record.open("a") as handle:
-            handle.write("\n".join(lines) + "\n\n")
+        title = "# Cosmos-Embed1 encoding engine\n\nScript: `benchmarks/embed_engine.py` (see its docstring for what "
+        title += "each section compares).\n\n"
+        append_record(args.record, "\n".join(lines) + "\n\n", title)
 
 
 if __name__ == "__main__":

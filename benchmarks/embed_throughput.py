@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import platform
 import time
 from pathlib import Path
 
@@ -23,13 +22,7 @@ import torch
 from cosmos_core.training.precision import resolve_precision
 from cosmos_embed.model.embed1 import CosmosEmbed1
 from cosmos_embed.model.presets import PRESETS, preset
-
-
-def machine() -> str:
-    if torch.cuda.is_available():
-        return f"{torch.cuda.get_device_name()} (torch {torch.__version__})"
-    cpu = platform.processor() or platform.machine()
-    return f"CPU {cpu} x{torch.get_num_threads()} threads (torch {torch.__version__})"
+from recording import append_record, machine
 
 
 def measure(name: str, batch_size: int, precision: str, iterations: int, warmup: int, device: torch.device) -> dict:
@@ -89,19 +82,16 @@ def main() -> None:
 
 def record(path: Path, result: dict, batch: int) -> None:
     """Append the result as a row of the markdown table in ``path`` (created with its header)."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
-            "# Cosmos-Embed1 embedding throughput\n\nCommand: `python benchmarks/embed_throughput.py "
-            "[--preset P] --record benchmarks/results/embed_throughput.md`\n\n"
-            "| date | machine | preset | batch | precision | clips/s | ms/batch |\n|---|---|---|---|---|---|---|\n"
-        )
+    header = (
+        "# Cosmos-Embed1 embedding throughput\n\nCommand: `python benchmarks/embed_throughput.py "
+        "[--preset P] --record benchmarks/results/embed_throughput.md`\n\n"
+        "| date | machine | preset | batch | precision | clips/s | ms/batch |\n|---|---|---|---|---|---|---|\n"
+    )
     line = (
         f"| {datetime.date.today()} | {machine()} | {result['preset']} | {batch} | {result['precision']} | "
         f"{result['clips_per_s']:.3g} | {result['ms_per_batch']:.1f} |"
     )
-    with path.open("a") as handle:
-        handle.write(line + "\n")
+    append_record(path, line + "\n", header)
 
 
 if __name__ == "__main__":

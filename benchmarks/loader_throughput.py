@@ -40,7 +40,6 @@ import platform
 import resource
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,6 +55,7 @@ from cosmos_datasets.config import SingleDatasetConfig
 from cosmos_datasets.loader import build_dataloader
 from cosmos_datasets.samples import write_video
 from cosmos_datasets.video.sampling import VideoInfo, clip_indices
+from recording import append_record, machine
 
 SIZES = {"720p": (720, 1280), "224p": (224, 400)}
 FPS, SECONDS, DISTINCT = 30, 3, 4
@@ -237,13 +237,6 @@ def wait_for_quiet(limit: float, poll: float, patience: float) -> tuple[float, f
     return load, waited
 
 
-def machine() -> str:
-    """CPU model name from ``lscpu`` and the number of usable cores."""
-    text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("Model name")), "?")
-    return f"{model}, nproc {os.cpu_count()}"
-
-
 def summary(r: Result) -> dict[str, str]:
     ratios = r.ratios()
     loader_cpu, raw_cpu = r.cpu_per_clip(r.loader), r.cpu_per_clip(r.raw)
@@ -332,8 +325,7 @@ def record(
         "",
         *table(rows),
     ]
-    with open(args.record, "a") as handle:
-        handle.write("\n".join(lines) + "\n")
+    append_record(args.record, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import torch
 from cosmos_transfer.model.blocks import TransformerBlock
 from cosmos_transfer.model.config import BASE_7B, BASE_TINY, DiTConfig
+from recording import machine
 
 # Dense (no sparsity) bf16 tensor-core peaks, TFLOP/s, from the vendors' datasheets.
 PEAK_BF16_TFLOPS = {
@@ -36,13 +36,6 @@ PEAK_BF16_TFLOPS = {
 }
 SCALES = {"tiny": (BASE_TINY, (3, 4, 4)), "7b": (BASE_7B, (16, 44, 80))}
 CONTEXT_TOKENS = 512
-
-
-def machine() -> str:
-    if torch.cuda.is_available():
-        return f"{torch.cuda.get_device_name()} (torch {torch.__version__})"
-    cpu = platform.processor() or platform.machine()
-    return f"CPU {cpu} x{torch.get_num_threads()} threads (torch {torch.__version__})"
 
 
 def peak_tflops() -> float | None:

@@ -54,6 +54,7 @@ from cosmos_transfer.data.dataset import TransferDataset
 from cosmos_transfer.data.layout import DatasetLayout
 from cosmos_transfer.data.loader import build_transfer_dataloader
 from cosmos_transfer.data.samples import moving_square_frames, write_sample_clip
+from recording import append_record, machine
 
 SOURCE = (720, 1280)
 FRAMES_PER_CLIP = 130
@@ -196,16 +197,6 @@ def table(rows: list[dict[str, str]]) -> list[str]:
     return lines
 
 
-def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            model = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{model}, nproc {os.cpu_count()}"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", nargs="+", type=int, default=[1], help="worker counts N (default: 1)")
@@ -238,8 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{os.getloadavg()[0]:.2f} at the end; {time.perf_counter() - started:.0f} s in all.",
             "",
         ]
-        with open(args.record, "a") as handle:
-            handle.write("\n".join([*header, *lines, "", ""]))
+        append_record(args.record, "\n".join([*header, *lines, "", ""]))
     return 0
 
 

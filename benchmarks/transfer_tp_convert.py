@@ -20,7 +20,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import shlex
 import shutil
 import subprocess
@@ -29,6 +28,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from recording import append_record, machine
 
 GIB = 2**30
 
@@ -105,11 +106,6 @@ def measured(command: list[str]) -> dict:
     }
 
 
-def machine() -> str:
-    memory = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in line))
-    return f"{platform.machine()} x{os.cpu_count()} CPUs, {memory / 2**20:.0f} GiB RAM, {platform.system()}"
-
-
 def launcher(*args: str) -> list[str]:
     return [sys.executable, "-m", "cosmos_core.cli", "cosmos-transfer1", *args]
 
@@ -167,8 +163,7 @@ def main() -> int:
     print(json.dumps({**result, "rows": [{k: v for k, v in r.items()} for r in result["rows"]]}, indent=1))
     print(rows)
     if args.record:
-        with open(args.record, "a", encoding="utf-8") as handle:
-            handle.write(rows + "\n")
+        append_record(args.record, rows + "\n")
     return 0
 
 

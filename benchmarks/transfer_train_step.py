@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -30,16 +29,10 @@ from cosmos_transfer.experiments.config import TransferExperiment
 from cosmos_transfer.runtime import loop_settings
 from cosmos_transfer.tokenizer.autoencoder import VideoAutoencoder
 from cosmos_transfer.training.build import build_networks, build_training_module
+from recording import append_record, machine
 
 EXPERIMENT = "CTRL_tiny_lvg_17frames_control_input_edge_block3_pretrain"
 ONE_PROCESS = DistInfo(rank=0, world_size=1, local_rank=0, device=torch.device("cpu"))
-
-
-def machine() -> str:
-    if torch.cuda.is_available():
-        return f"{torch.cuda.get_device_name()} (torch {torch.__version__})"
-    cpu = platform.processor() or platform.machine()
-    return f"CPU {cpu} x{torch.get_num_threads()} threads (torch {torch.__version__})"
 
 
 def synthetic_batch(config: TransferExperiment, batch_size: int) -> dict:
@@ -135,18 +128,13 @@ def main() -> None:
         )
     if args.record:
         header = (
-            "| date | machine | command | experiment | precision | trainable params | batch | s/step | samples/s "
-            "| time vs fp32 | encode share |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
+            "# Cosmos-Transfer1 tiny training step\n\nOne step of the tiny experiment's training module "
+            "(tokenizer encode, base + control denoising loss, backward, AdamW step) on synthetic clips; "
+            "median of the timed steps. The precisions run round-robin in one process, so their ratios hold "
+            "on a shared machine.\n\n| date | machine | command | experiment | precision | trainable params | batch "
+            "| s/step | samples/s | time vs fp32 | encode share |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
         )
-        if not args.record.exists():
-            args.record.write_text(
-                "# Cosmos-Transfer1 tiny training step\n\nOne step of the tiny experiment's training module "
-                "(tokenizer encode, base + control denoising loss, backward, AdamW step) on synthetic clips; "
-                "median of the timed steps. The precisions run round-robin in one process, so their ratios hold "
-                "on a shared machine.\n\n" + header
-            )
-        with args.record.open("a") as handle:
-            handle.write("\n".join(rows) + "\n")
+        append_record(args.record, "\n".join(rows) + "\n", header)
         print(f"recorded in {args.record}")
 
 

@@ -307,7 +307,8 @@ def test_test_imports_are_in_requirements_dev():
     dev = read_requirements(REPO / "requirements-dev.txt")
     runtime = {d for project in PROJECTS for d in set.union(*declared(project))}
     tests = [p for root in (REPO / "tests", *(p / "tests" for p in PROJECTS)) for p in python_files(root)]
-    helpers = frozenset(p.stem for p in tests)  # sibling modules a test puts on sys.path (a worker script)
+    # sibling modules a test puts on sys.path (a worker script), and the benchmark scripts' own modules
+    helpers = frozenset(p.stem for p in (*tests, *python_files(REPO / "benchmarks")))
     imports = third_party(top_level_imports(iter(tests)), helpers)
     missing = [f"{dist} ({where})" for dist, where in sorted(imports.items()) if dist not in dev | runtime]
     assert not missing, "tests import packages that requirements-dev.txt does not install: " + ", ".join(missing)

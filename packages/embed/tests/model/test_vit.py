@@ -46,3 +46,23 @@ def test_training_autograd_and_wrapped_linears_take_the_composed_path(block):
         block.eval()
         block.mlp.fc1 = torch.nn.Sequential(block.mlp.fc1)  # e.g. an adapter around the layer
         assert not block.fused_inference(x)
+
+
+@pytest.mark.gpu
+def test_the_released_size_attention_runs_on_the_flash_or_memory_efficient_kernels_on_cuda():
+    """EVA-ViT-g's heads (16 of width 88) under bf16 autocast qualify for SDPA's flash or
+    memory-efficient kernels: with the math kernel ruled out, a kernel that cannot take them raises."""
+    from cosmos_embed.model.dims import FULL_VIT
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    torch.manual_seed(0)
+    block = Block(FULL_VIT, None, False).cuda().eval()
+    x = torch.randn(2, 257, FULL_VIT.width, device="cuda")
+    with torch.no_grad():
+        reference = composed(block, x)  # fp32
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            assert not block.fused_inference(x)  # the composed forward, whose attention is SDPA
+            with sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION]):
+                fast = block(x)
+    cosine = torch.nn.functional.cosine_similarity(fast.float(), reference, dim=-1)
+    assert cosine.min() >= 0.999
