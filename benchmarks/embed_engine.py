@@ -92,10 +92,27 @@ def network_config(name: str, resolution: int | None = None):
     from cosmos_embed.model.presets import preset
 
     cfg = preset(name)
+    if cfg.scale == "full" and not cfg.vocab_file:
+        cfg = attrs.evolve(cfg, vocab_file=str(placeholder_vocab(cfg)))
     if resolution is None:
         return cfg
     encoder = attrs.evolve(cfg.visual_encoder, img_size=resolution)
     return attrs.evolve(cfg, spatial_resolution=[resolution, resolution], visual_encoder=encoder)
+
+
+def placeholder_vocab(cfg) -> Path:
+    """A vocab.txt of the full model's size (BERT's special tokens, then numbered fillers), so that the
+    full-size ``Encoder`` builds its tokenizer offline: the benchmark times videos, never words, and
+    the real bert-base-uncased vocabulary may not be in this machine's Hugging Face cache."""
+    from cosmos_embed.model.dims import qformer_dims
+
+    size = qformer_dims(cfg).vocab_size - 1  # the tokenizer adds [DEC] as the last id
+    path = Path(tempfile.gettempdir()) / f"cosmos_embed_benchmark_vocab_{size}.txt"
+    if not path.exists():
+        tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+        tokens += [f"filler{i}" for i in range(size - len(tokens))]
+        path.write_text("\n".join(tokens) + "\n")
+    return path
 
 
 def random_network(name: str, device: torch.device, resolution: int | None = None) -> nn.Module:
