@@ -55,6 +55,12 @@ import torch
 from recording import append_record, machine
 from torch import nn
 
+RESULTS_TITLE = (
+    "# Cosmos-Embed1 encoding engine\n\n"
+    "Script: `benchmarks/embed_engine.py` (see its docstring for what each section compares).\n\n"
+)
+"""The head of a --record file this script creates."""
+
 NOMINAL_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L40S": 362.0}
 """Dense bf16 peaks (datasheets) of GPUs by name fragment."""
 
@@ -108,10 +114,12 @@ def placeholder_vocab(cfg) -> Path:
 
     size = qformer_dims(cfg).vocab_size - 1  # the tokenizer adds [DEC] as the last id
     path = Path(tempfile.gettempdir()) / f"cosmos_embed_benchmark_vocab_{size}.txt"
-    if not path.exists():
+    if not path.exists():  # written whole, then renamed: a concurrent run never reads half a file
         tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
         tokens += [f"filler{i}" for i in range(size - len(tokens))]
-        path.write_text("\n".join(tokens) + "\n")
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        partial.write_text("\n".join(tokens) + "\n")
+        os.replace(partial, path)
     return path
 
 
@@ -490,9 +498,7 @@ def main() -> None:
     lines.append(f"Total wall time {time.perf_counter() - started:.0f} s.")
     print(lines[-1])
     if args.record:
-        title = "# Cosmos-Embed1 encoding engine\n\nScript: `benchmarks/embed_engine.py` (see its docstring for what "
-        title += "each section compares).\n\n"
-        append_record(args.record, "\n".join(lines) + "\n\n", title)
+        append_record(args.record, "\n".join(lines) + "\n\n", RESULTS_TITLE)
 
 
 if __name__ == "__main__":

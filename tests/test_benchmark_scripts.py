@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 SCRIPTS = sorted(p for p in BENCHMARKS.glob("*.py") if p.name != "recording.py")
 
@@ -47,7 +49,5 @@ def test_recording_writes_the_header_once_and_names_the_machine(tmp_path, monkey
     recording.append_record(results, "| 1 |\n", "# Bench\n\n| n |\n|---|\n")
     recording.append_record(results, "| 2 |\n", "# Bench\n\n| n |\n|---|\n")
     assert results.read_text() == "# Bench\n\n| n |\n|---|\n| 1 |\n| 2 |\n"
-    import torch  # noqa: F401  (the machine line then carries torch's build and threads)
-
-    line = recording.machine()
+    line = recording.machine()  # torch is imported (above), so the line carries its build and threads
     assert "torch" in line and (line.startswith("CPU ") or torch.cuda.is_available())
